@@ -1,0 +1,33 @@
+/* cli.h: the microvm command line: subcommand, --config, and overrides of common keys. */
+#ifndef MICROVM_CLI_H
+#define MICROVM_CLI_H
+
+#include <stdio.h>
+#include "config.h"
+
+enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION };
+
+struct cli_options {
+	enum cli_action action;
+	const char *config_path; /* NULL: no file, everything from flags */
+	int verbose;
+	/* Overrides; NULL / 0 = not given. Strings point into argv. */
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+	const char *console; /* "stdio", "none" or "file:PATH" */
+	const char *memory;
+	const char *vcpus;
+};
+
+/* Exit status for usage and configuration errors. */
+#define EXIT_USAGE 2
+
+/* Parse argv; on error writes a one-line message to err and returns -EINVAL. */
+int cli_parse(int argc, char **argv, struct cli_options *opts, char *err, size_t errlen) MUST_CHECK;
+/* Apply the overrides in opts onto cfg (after the file was loaded). */
+int cli_apply_overrides(const struct cli_options *opts, struct vm_config *cfg,
+			struct config_error *err) MUST_CHECK;
+void cli_print_help(FILE *out);
+
+#endif
