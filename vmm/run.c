@@ -1,0 +1,293 @@
+/* run.c: the start-up script (VM, memory, devices, ACPI, kernel, vCPUs), the wait, and teardown. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include "../boot/acpi.h"
+#include "../boot/boot.h"
+#include "../devices/acpi_pm/acpi_pm.h"
+#include "../devices/i8042/i8042.h"
+#include "../devices/serial/uart8250.h"
+#include "cpuid.h"
+#include "layout.h"
+#include "run.h"
+#include "terminal.h"
+#include "vcpu.h"
+#include "vm.h"
+
+/* Everything one running VM owns besides struct vm. */
+struct machine {
+	struct vm vm;
+	struct uart8250 uart;
+	struct i8042 kbc;
+	struct acpi_pm pm;
+	unsigned vcpus_created;
+	int console_out_fd; /* -1: discard */
+	int console_in_fd;  /* -1: no input */
+	int signal_fd;
+	int stop_signal; /* the signal that stopped us, 0 if none */
+	char err[256];
+};
+
+static void machine_serial_irq(void *ctx)
+{
+	vm_pulse_irq(ctx, LAYOUT_COM1_IRQ);
+}
+
+static void machine_poweroff(void *ctx)
+{
+	vm_request_stop(ctx, VM_STOP_POWEROFF);
+}
+
+static void machine_reset(void *ctx)
+{
+	vm_request_stop(ctx, VM_STOP_RESET);
+}
+
+static int machine_open_console(struct machine *m, const struct vm_config *cfg)
+{
+	m->console_out_fd = -1;
+	m->console_in_fd = -1;
+	switch (cfg->console) {
+	case CONSOLE_STDIO:
+		m->console_out_fd = STDOUT_FILENO;
+		m->console_in_fd = STDIN_FILENO;
+		return 0;
+	case CONSOLE_FILE:
+		m->console_out_fd = open(cfg->console_path,
+					 O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (m->console_out_fd < 0) {
+			snprintf(m->err, sizeof(m->err), "cannot open console file %s: %s",
+				 cfg->console_path, strerror(errno));
+			return -errno;
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static int machine_add_pio(struct machine *m, uint64_t base, uint64_t len, const char *name,
+			   void *dev, bus_read_fn rd, bus_write_fn wr)
+{
+	struct bus_range r = { .base = base, .len = len, .name = name, .opaque = dev,
+			       .read = rd, .write = wr };
+
+	return bus_register(&m->vm.pio, &r);
+}
+
+static int machine_add_devices(struct machine *m)
+{
+	int ret;
+
+	ret = uart_init(&m->uart, m->console_out_fd, machine_serial_irq, &m->vm);
+	if (ret)
+		return ret;
+	i8042_init(&m->kbc, machine_reset, &m->vm);
+	acpi_pm_init(&m->pm, machine_poweroff, machine_reset, &m->vm);
+	ret = machine_add_pio(m, LAYOUT_COM1_PORT, UART_REGISTER_SPAN, "com1", &m->uart,
+			      uart_bus_read, uart_bus_write);
+	if (ret == 0)
+		ret = machine_add_pio(m, LAYOUT_I8042_DATA_PORT,
+				      LAYOUT_I8042_CMD_PORT - LAYOUT_I8042_DATA_PORT + 1, "i8042",
+				      &m->kbc, i8042_bus_read, i8042_bus_write);
+	if (ret == 0)
+		ret = machine_add_pio(m, LAYOUT_ACPI_SLEEP_CTL_PORT, ACPI_PM_PORT_SPAN, "acpi-pm",
+				      &m->pm, acpi_pm_bus_read, acpi_pm_bus_write);
+	return ret;
+}
+
+static int machine_load_guest(struct machine *m, const struct vm_config *cfg,
+			      struct boot_cpu_state *entry)
+{
+	struct acpi_config acpi = { .vcpus = cfg->vcpus };
+	struct boot_request req = { .kernel_path = cfg->kernel, .initrd_path = cfg->initrd,
+				    .cmdline = cfg->cmdline };
+	int ret;
+
+	ret = acpi_build(&m->vm.mem, &acpi, &req.rsdp_addr);
+	if (ret) {
+		snprintf(m->err, sizeof(m->err), "cannot build ACPI tables: %s", strerror(-ret));
+		return ret;
+	}
+	return boot_load(&m->vm.mem, &req, entry, m->err, sizeof(m->err));
+}
+
+static int machine_create_vcpus(struct machine *m, const struct boot_cpu_state *entry)
+{
+	struct kvm_cpuid2 *cpuid;
+	int ret;
+
+	ret = cpuid_get_supported(m->vm.kvm_fd, &cpuid);
+	if (ret)
+		return ret;
+	m->vm.vcpus = calloc(m->vm.nvcpus, sizeof(*m->vm.vcpus));
+	if (!m->vm.vcpus)
+		ret = -ENOMEM;
+	while (ret == 0 && m->vcpus_created < m->vm.nvcpus) {
+		ret = vcpu_create(&m->vm, m->vcpus_created, cpuid, &m->vm.vcpus[m->vcpus_created]);
+		m->vcpus_created++;
+	}
+	free(cpuid);
+	/* Only the boot processor starts at the kernel; the others wait for INIT/SIPI. */
+	if (ret == 0)
+		ret = vcpu_set_boot_state(&m->vm.vcpus[0], entry);
+	if (ret)
+		snprintf(m->err, sizeof(m->err), "cannot set up vCPUs: %s", strerror(-ret));
+	return ret;
+}
+
+/* Signals that stop the VM are read from a signalfd by the main thread only. */
+static int machine_block_signals(struct machine *m)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return -EINVAL;
+	m->signal_fd = signalfd(-1, &set, SFD_CLOEXEC);
+	return m->signal_fd < 0 ? -errno : 0;
+}
+
+static void machine_read_signal(struct machine *m)
+{
+	struct signalfd_siginfo info;
+
+	if (read(m->signal_fd, &info, sizeof(info)) == sizeof(info)) {
+		m->stop_signal = (int)info.ssi_signo;
+		vm_request_stop(&m->vm, VM_STOP_SIGNAL);
+	}
+}
+
+/* Move console input into the UART as its FIFO has room. */
+static void machine_read_console(struct machine *m)
+{
+	uint8_t buf[UART_RX_FIFO_SIZE];
+	unsigned space = uart_rx_space(&m->uart);
+	ssize_t n;
+
+	if (space == 0)
+		return;
+	n = read(m->console_in_fd, buf, space);
+	if (n > 0)
+		uart_receive(&m->uart, buf, (unsigned)n);
+	else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+		m->console_in_fd = -1; /* end of input: the guest just sees no more bytes */
+}
+
+static void machine_wait(struct machine *m)
+{
+	while (vm_stop_reason(&m->vm) == VM_RUNNING) {
+		bool want_input = m->console_in_fd >= 0 && uart_rx_space(&m->uart) > 0;
+		struct pollfd fds[3] = {
+			{ .fd = m->vm.stop_eventfd, .events = POLLIN },
+			{ .fd = m->signal_fd, .events = POLLIN },
+			{ .fd = want_input ? m->console_in_fd : -1, .events = POLLIN },
+		};
+		/* With a full FIFO, look again shortly rather than spin on readable input. */
+		int timeout = (m->console_in_fd >= 0 && !want_input) ? 10 : -1;
+
+		if (poll(fds, 3, timeout) < 0 && errno != EINTR)
+			break;
+		if (fds[1].revents & POLLIN)
+			machine_read_signal(m);
+		if (fds[2].revents & (POLLIN | POLLHUP | POLLERR))
+			machine_read_console(m);
+	}
+}
+
+static int machine_start(struct machine *m, const struct vm_config *cfg)
+{
+	struct boot_cpu_state entry;
+	unsigned i;
+	int ret;
+
+	ret = machine_open_console(m, cfg);
+	if (ret == 0)
+		ret = vm_create(&m->vm, cfg->memory_bytes, m->err, sizeof(m->err));
+	if (ret == 0)
+		ret = machine_add_devices(m);
+	if (ret == 0)
+		ret = machine_load_guest(m, cfg, &entry);
+	if (ret == 0)
+		ret = machine_create_vcpus(m, &entry);
+	if (ret == 0)
+		ret = machine_block_signals(m);
+	if (ret == 0)
+		ret = vcpu_init_kick_signal();
+	if (ret == 0 && m->console_in_fd >= 0)
+		ret = terminal_enter_raw(m->console_in_fd);
+	for (i = 0; ret == 0 && i < m->vm.nvcpus; i++)
+		ret = vcpu_start(&m->vm.vcpus[i]);
+	if (ret && !m->err[0])
+		snprintf(m->err, sizeof(m->err), "start-up failed: %s", strerror(-ret));
+	return ret;
+}
+
+static void machine_teardown(struct machine *m)
+{
+	unsigned i;
+
+	for (i = 0; i < m->vcpus_created; i++)
+		vcpu_join(&m->vm.vcpus[i]);
+	terminal_restore();
+	for (i = 0; i < m->vcpus_created; i++)
+		vcpu_destroy(&m->vm.vcpus[i]);
+	free(m->vm.vcpus);
+	m->vm.vcpus = NULL;
+	m->vm.nvcpus = 0;
+	uart_destroy(&m->uart);
+	vm_destroy(&m->vm);
+	if (m->signal_fd >= 0)
+		close(m->signal_fd);
+	if (m->console_out_fd > STDERR_FILENO)
+		close(m->console_out_fd);
+}
+
+static int machine_exit_status(const struct machine *m)
+{
+	switch (vm_stop_reason(&m->vm)) {
+	case VM_STOP_POWEROFF:
+	case VM_STOP_RESET:
+		return RUN_EXIT_GUEST_STOPPED;
+	case VM_STOP_SIGNAL:
+		return 128 + m->stop_signal;
+	default:
+		return RUN_EXIT_VMM_ERROR;
+	}
+}
+
+int run_vm(const struct vm_config *cfg)
+{
+	struct machine *m = calloc(1, sizeof(*m));
+	int status;
+
+	if (!m) {
+		log_error("out of memory");
+		return RUN_EXIT_VMM_ERROR;
+	}
+	m->signal_fd = -1;
+	if (vm_open_kvm(&m->vm, m->err, sizeof(m->err)) == 0) {
+		m->vm.nvcpus = cfg->vcpus;
+		if (machine_start(m, cfg) == 0)
+			machine_wait(m);
+		else
+			vm_request_stop(&m->vm, VM_STOP_ERROR);
+	} else {
+		vm_request_stop(&m->vm, VM_STOP_ERROR);
+	}
+	machine_teardown(m);
+	if (m->err[0])
+		log_error("%s", m->err);
+	status = machine_exit_status(m);
+	free(m);
+	return status;
+}
