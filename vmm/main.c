@@ -1,7 +1,6 @@
 /* main.c: parse the command line and configuration, then run the VM. */
 #include <stdio.h>
 #include <stdlib.h>
-#include "../config.h"
 #include "cli.h"
 #include "config.h"
 #include "run.h"

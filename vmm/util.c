@@ -10,7 +10,7 @@ void log_set_verbose(int verbose)
 	log_verbose = verbose;
 }
 
-static void log_vprint(const char *fmt, va_list ap)
+PRINTF_LIKE(1, 0) static void log_vprint(const char *fmt, va_list ap)
 {
 	char line[1024];
 
