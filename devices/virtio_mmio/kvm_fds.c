@@ -1,0 +1,79 @@
+/* kvm_fds.c: wire a virtio-mmio transport's eventfds into KVM (ioeventfd per queue, irqfd). */
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <linux/kvm.h>
+#include "transport.h"
+
+/*
+ * QUEUE_NOTIFY writes carry the queue index (no VIRTIO_F_NOTIFICATION_DATA), so one
+ * datamatch ioeventfd per queue lets KVM complete the write in the kernel and wake the
+ * queue's worker directly. Writes with any other value still exit to userspace, where
+ * vmmio_bus_write ignores an index out of range.
+ */
+static int vmmio_ioeventfd(const struct vmmio *t, int vm_fd, unsigned q, uint32_t flags)
+{
+	struct kvm_ioeventfd io;
+
+	memset(&io, 0, sizeof(io));
+	io.datamatch = q;
+	io.addr = t->base + VIRTIO_MMIO_QUEUE_NOTIFY;
+	io.len = 4;
+	io.fd = t->notify_fd[q];
+	io.flags = KVM_IOEVENTFD_FLAG_DATAMATCH | flags;
+	return ioctl(vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
+}
+
+/* Without KVM_IRQFD_FLAG_RESAMPLE KVM pulses the line: the DSDT declares it edge. */
+static int vmmio_irqfd(const struct vmmio *t, int vm_fd, uint32_t flags)
+{
+	struct kvm_irqfd irqfd;
+
+	memset(&irqfd, 0, sizeof(irqfd));
+	irqfd.fd = (uint32_t)t->irq_fd;
+	irqfd.gsi = t->gsi;
+	irqfd.flags = flags;
+	return ioctl(vm_fd, KVM_IRQFD, &irqfd) < 0 ? -errno : 0;
+}
+
+static void vmmio_ioeventfd_unwind(const struct vmmio *t, int vm_fd, unsigned n)
+{
+	while (n--) {
+		/* Deassigning what we assigned a moment ago cannot sensibly fail. */
+		if (vmmio_ioeventfd(t, vm_fd, n, KVM_IOEVENTFD_FLAG_DEASSIGN))
+			log_error("virtio-mmio: cannot remove ioeventfd of queue %u", n);
+	}
+}
+
+int vmmio_kvm_attach(struct vmmio *t, int vm_fd)
+{
+	unsigned q;
+	int ret;
+
+	if (t->vm_fd >= 0)
+		return -EBUSY;
+	for (q = 0; q < t->ops.num_queues; q++) {
+		ret = vmmio_ioeventfd(t, vm_fd, q, 0);
+		if (ret) {
+			vmmio_ioeventfd_unwind(t, vm_fd, q);
+			return ret;
+		}
+	}
+	ret = vmmio_irqfd(t, vm_fd, 0);
+	if (ret) {
+		vmmio_ioeventfd_unwind(t, vm_fd, t->ops.num_queues);
+		return ret;
+	}
+	t->vm_fd = vm_fd;
+	return 0;
+}
+
+void vmmio_kvm_detach(struct vmmio *t)
+{
+	if (t->vm_fd < 0)
+		return;
+	if (vmmio_irqfd(t, t->vm_fd, KVM_IRQFD_FLAG_DEASSIGN))
+		log_error("virtio-mmio: cannot remove irqfd of gsi %u", t->gsi);
+	vmmio_ioeventfd_unwind(t, t->vm_fd, t->ops.num_queues);
+	t->vm_fd = -1;
+}
