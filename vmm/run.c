@@ -16,6 +16,7 @@
 #include "cpuid.h"
 #include "layout.h"
 #include "run.h"
+#include "shares.h"
 #include "terminal.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -26,6 +27,7 @@ struct machine {
 	struct uart8250 uart;
 	struct i8042 kbc;
 	struct acpi_pm pm;
+	struct shares shares;
 	unsigned vcpus_created;
 	int console_out_fd; /* -1: discard */
 	int console_in_fd;  /* -1: no input */
@@ -105,9 +107,10 @@ static int machine_add_devices(struct machine *m)
 static int machine_load_guest(struct machine *m, const struct vm_config *cfg,
 			      struct boot_cpu_state *entry)
 {
-	struct acpi_config acpi = { .vcpus = cfg->vcpus };
-	struct boot_request req = { .kernel_path = cfg->kernel, .initrd_path = cfg->initrd,
-				    .cmdline = cfg->cmdline };
+	struct acpi_config acpi = { .vcpus = cfg->vcpus, .virtio = m->shares.acpi,
+				    .nvirtio = m->shares.n };
+	struct boot_request req = { .kernel_path = cfg->kernel, .initrd_path = cfg->initrd };
+	char *cmdline;
 	int ret;
 
 	ret = acpi_build(&m->vm.mem, &acpi, &req.rsdp_addr);
@@ -115,7 +118,13 @@ static int machine_load_guest(struct machine *m, const struct vm_config *cfg,
 		snprintf(m->err, sizeof(m->err), "cannot build ACPI tables: %s", strerror(-ret));
 		return ret;
 	}
-	return boot_load(&m->vm.mem, &req, entry, m->err, sizeof(m->err));
+	cmdline = shares_kernel_cmdline(&m->shares, cfg->cmdline);
+	if (!cmdline)
+		return -ENOMEM;
+	req.cmdline = cmdline;
+	ret = boot_load(&m->vm.mem, &req, entry, m->err, sizeof(m->err));
+	free(cmdline);
+	return ret;
 }
 
 static int machine_create_vcpus(struct machine *m, const struct boot_cpu_state *entry)
@@ -216,6 +225,8 @@ static int machine_start(struct machine *m, const struct vm_config *cfg)
 	if (ret == 0)
 		ret = machine_add_devices(m);
 	if (ret == 0)
+		ret = shares_create(&m->shares, cfg, &m->vm, m->err, sizeof(m->err));
+	if (ret == 0)
 		ret = machine_load_guest(m, cfg, &entry);
 	if (ret == 0)
 		ret = machine_create_vcpus(m, &entry);
@@ -244,6 +255,7 @@ static void machine_teardown(struct machine *m)
 	free(m->vm.vcpus);
 	m->vm.vcpus = NULL;
 	m->vm.nvcpus = 0;
+	shares_destroy(&m->shares);
 	uart_destroy(&m->uart);
 	vm_destroy(&m->vm);
 	if (m->signal_fd >= 0)

@@ -1,0 +1,51 @@
+/* device.h: the virtio-fs device (ID 26): config space, queues, and the workers that serve them. */
+#ifndef MICROVM_VIRTIO_FS_DEVICE_H
+#define MICROVM_VIRTIO_FS_DEVICE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "../../vmm/memory.h"
+#include "../../vmm/util.h"
+#include "../virtio_mmio/transport.h"
+#include "fuse_server.h"
+
+#define VIRTIO_ID_FS 26U
+#define VFS_TAG_BYTES 36U
+#define VFS_HIPRIO_QUEUE 0U
+#define VFS_QUEUE_SIZE 1024U
+/* Threads per request queue: a slow request (fsync, a large read) leaves others free. */
+#define VFS_DEFAULT_WORKERS_PER_QUEUE 4U
+
+struct vfs_worker;
+
+struct vfs_device_config {
+	const char *tag;
+	unsigned request_queues;    /* 1..CONFIG_MAX_SHARE_QUEUES */
+	unsigned workers_per_queue; /* 0: VFS_DEFAULT_WORKERS_PER_QUEUE */
+	struct fuse_server *server; /* owned by the caller, outlives the device */
+	struct vmmio_shm_region dax; /* len 0: no DAX window (region 0 reads as absent) */
+};
+
+struct vfs_device {
+	struct vmmio transport;
+	struct fuse_server *server;
+	uint8_t config[VFS_TAG_BYTES + 4]; /* struct virtio_fs_config, little-endian */
+	char tag[VFS_TAG_BYTES + 1];
+	unsigned request_queues;
+	unsigned workers_per_queue;
+	struct vmmio_shm_region dax;
+	/* Between activate and reset, written only by the transport's callbacks (its lock). */
+	struct vfs_worker *workers;
+	unsigned nworkers;
+	int stop_fd;            /* eventfd: readable once the device is stopping */
+	_Atomic bool stopping;
+};
+
+/* Set up the device and its transport at base/gsi; nothing runs until DRIVER_OK. */
+int vfs_device_init(struct vfs_device *dev, const struct vfs_device_config *cfg,
+		    const struct guest_memory *mem, uint64_t base, unsigned gsi) MUST_CHECK;
+/* Stop the workers and release the transport. */
+void vfs_device_destroy(struct vfs_device *dev);
+
+#endif

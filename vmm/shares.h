@@ -1,0 +1,25 @@
+/* shares.h: one virtio-fs device (FUSE server + passthrough backend) per configured share. */
+#ifndef MICROVM_SHARES_H
+#define MICROVM_SHARES_H
+
+#include <stddef.h>
+#include "../boot/acpi.h"
+#include "../devices/virtio_fs/device.h"
+#include "config.h"
+#include "vm.h"
+
+struct shares {
+	unsigned n;
+	struct fuse_server *server[CONFIG_MAX_SHARES];
+	struct vfs_device dev[CONFIG_MAX_SHARES];
+	struct acpi_mmio_device acpi[CONFIG_MAX_SHARES]; /* what the DSDT describes */
+};
+
+/* Create the devices on vm's MMIO bus, wired to KVM ioeventfds and irqfds. */
+int shares_create(struct shares *s, const struct vm_config *cfg, struct vm *vm,
+		  char *err, size_t errlen) MUST_CHECK;
+/* cmdline plus a virtio_mmio.device= entry per device (for kernels without ACPI discovery). */
+char *shares_kernel_cmdline(const struct shares *s, const char *cmdline);
+void shares_destroy(struct shares *s);
+
+#endif
