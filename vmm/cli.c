@@ -92,7 +92,7 @@ static int common_option(int c, struct cli_options *opts)
 		return 1;
 	case 'v':
 	case OPT_VERBOSE:
-		opts->verbose = 1;
+		opts->verbose++; /* -vv: per-exit diagnostics */
 		return 1;
 	}
 	return 0;

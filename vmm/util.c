@@ -38,3 +38,19 @@ void log_info(const char *fmt, ...)
 	log_vprint(fmt, ap);
 	va_end(ap);
 }
+
+int log_debug_enabled(void)
+{
+	return log_verbose > 1;
+}
+
+void log_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (log_verbose < 2)
+		return;
+	va_start(ap, fmt);
+	log_vprint(fmt, ap);
+	va_end(ap);
+}

@@ -12,6 +12,9 @@
 /* Messages go to stderr prefixed with "microvm: ". */
 void log_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void log_info(const char *fmt, ...) PRINTF_LIKE(1, 2);
+/* Only with -vv: per-exit diagnostics a user needs only when a guest misbehaves. */
+void log_debug(const char *fmt, ...) PRINTF_LIKE(1, 2);
+int log_debug_enabled(void);
 /* Set once at start-up from --verbose; read-only afterwards. */
 void log_set_verbose(int verbose);
 

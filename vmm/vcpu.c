@@ -136,10 +136,16 @@ static void vcpu_handle_io(struct vcpu *vcpu)
 
 	/* String I/O (rep ins/outs) arrives as count back-to-back elements. */
 	for (i = 0; i < run->io.count; i++, data += run->io.size) {
+		bool claimed;
+
 		if (run->io.direction == KVM_EXIT_IO_OUT)
-			bus_write(&vcpu->vm->pio, run->io.port, data, run->io.size);
+			claimed = bus_write(&vcpu->vm->pio, run->io.port, data, run->io.size);
 		else
-			bus_read(&vcpu->vm->pio, run->io.port, data, run->io.size);
+			claimed = bus_read(&vcpu->vm->pio, run->io.port, data, run->io.size);
+		if (!claimed)
+			log_debug("vcpu%u: unclaimed port %s 0x%x", vcpu->index,
+				  run->io.direction == KVM_EXIT_IO_OUT ? "write" : "read",
+				  run->io.port);
 	}
 }
 
@@ -150,10 +156,11 @@ static void vcpu_handle_mmio(struct vcpu *vcpu)
 
 	if (len > sizeof(run->mmio.data))
 		return;
-	if (run->mmio.is_write)
-		bus_write(&vcpu->vm->mmio, run->mmio.phys_addr, run->mmio.data, len);
-	else
-		bus_read(&vcpu->vm->mmio, run->mmio.phys_addr, run->mmio.data, len);
+	if (run->mmio.is_write ? !bus_write(&vcpu->vm->mmio, run->mmio.phys_addr, run->mmio.data, len)
+			       : !bus_read(&vcpu->vm->mmio, run->mmio.phys_addr, run->mmio.data, len))
+		log_debug("vcpu%u: unclaimed MMIO %s 0x%llx", vcpu->index,
+			  run->mmio.is_write ? "write" : "read",
+			  (unsigned long long)run->mmio.phys_addr);
 }
 
 static void vcpu_handle_system_event(struct vcpu *vcpu)
@@ -209,6 +216,16 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 	return false;
 }
 
+/* Where the vCPU stopped, for --verbose diagnosis of a guest that hangs or fails. */
+static void vcpu_log_position(struct vcpu *vcpu)
+{
+	struct kvm_regs regs;
+
+	if (log_debug_enabled() && ioctl(vcpu->fd, KVM_GET_REGS, &regs) == 0)
+		log_debug("vcpu%u: stopped at rip=0x%llx rsp=0x%llx", vcpu->index,
+			  (unsigned long long)regs.rip, (unsigned long long)regs.rsp);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -226,6 +243,7 @@ static void *vcpu_thread(void *arg)
 		if (!vcpu_handle_exit(vcpu))
 			break;
 	}
+	vcpu_log_position(vcpu);
 	return NULL;
 }
 
