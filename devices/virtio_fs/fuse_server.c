@@ -1,0 +1,398 @@
+/* fuse_server.c: request framing, the table-driven opcode dispatch, and reply encoding. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "fuse_internal.h"
+#include "passthrough.h"
+
+#define FUSE_DEFAULT_MAX_WRITE (1U << 20)
+#define FUSE_MIN_MAX_WRITE 4096U
+#define FUSE_LIMIT_MAX_WRITE (16U << 20)
+
+enum {
+	OP_MODIFIES = 1 << 0, /* refused with EROFS on a read-only share */
+	OP_PRE_INIT = 1 << 1, /* allowed before INIT */
+	OP_NO_REPLY = 1 << 2, /* the guest expects no reply, even for errors */
+};
+
+struct fuse_op {
+	fuse_handler_fn fn;
+	const char *name;
+	uint32_t min_in; /* fixed argument bytes that must follow the header */
+	uint32_t flags;
+};
+
+#define OP(code, handler, in_size, fl) [FUSE_##code] = { handler, #code, in_size, fl }
+
+/* Every opcode Linux's virtiofs driver sends; the rest answer ENOSYS. */
+static const struct fuse_op fuse_ops[] = {
+	OP(LOOKUP, fuse_do_lookup, 0, 0),
+	OP(FORGET, fuse_do_forget, sizeof(struct fuse_forget_in), OP_NO_REPLY),
+	OP(GETATTR, fuse_do_getattr, sizeof(struct fuse_getattr_in), 0),
+	OP(SETATTR, fuse_do_setattr, sizeof(struct fuse_setattr_in), OP_MODIFIES),
+	OP(READLINK, fuse_do_readlink, 0, 0),
+	OP(SYMLINK, fuse_do_symlink, 0, OP_MODIFIES),
+	OP(MKNOD, fuse_do_mknod, sizeof(struct fuse_mknod_in), OP_MODIFIES),
+	OP(MKDIR, fuse_do_mkdir, sizeof(struct fuse_mkdir_in), OP_MODIFIES),
+	OP(UNLINK, fuse_do_unlink, 0, OP_MODIFIES),
+	OP(RMDIR, fuse_do_rmdir, 0, OP_MODIFIES),
+	OP(RENAME, fuse_do_rename, sizeof(struct fuse_rename_in), OP_MODIFIES),
+	OP(LINK, fuse_do_link, sizeof(struct fuse_link_in), OP_MODIFIES),
+	OP(OPEN, fuse_do_open, sizeof(struct fuse_open_in), 0),
+	OP(READ, fuse_do_read, sizeof(struct fuse_read_in), 0),
+	OP(WRITE, fuse_do_write, sizeof(struct fuse_write_in), OP_MODIFIES),
+	OP(STATFS, fuse_do_statfs, 0, 0),
+	OP(RELEASE, fuse_do_release, sizeof(struct fuse_release_in), 0),
+	OP(FSYNC, fuse_do_fsync, sizeof(struct fuse_fsync_in), 0),
+	/* Without FUSE_SETXATTR_EXT (never offered) the guest sends the 8-byte form. */
+	OP(SETXATTR, fuse_do_setxattr, FUSE_COMPAT_SETXATTR_IN_SIZE, OP_MODIFIES),
+	OP(GETXATTR, fuse_do_getxattr, sizeof(struct fuse_getxattr_in), 0),
+	OP(LISTXATTR, fuse_do_listxattr, sizeof(struct fuse_getxattr_in), 0),
+	OP(REMOVEXATTR, fuse_do_removexattr, 0, OP_MODIFIES),
+	OP(FLUSH, fuse_do_flush, sizeof(struct fuse_flush_in), 0),
+	/* Kernels before 7.36 send only major, minor, max_readahead and flags. */
+	OP(INIT, fuse_do_init, offsetof(struct fuse_init_in, flags2), OP_PRE_INIT),
+	OP(OPENDIR, fuse_do_opendir, sizeof(struct fuse_open_in), 0),
+	OP(READDIR, fuse_do_readdir, sizeof(struct fuse_read_in), 0),
+	OP(RELEASEDIR, fuse_do_releasedir, sizeof(struct fuse_release_in), 0),
+	OP(FSYNCDIR, fuse_do_fsyncdir, sizeof(struct fuse_fsync_in), 0),
+	OP(GETLK, fuse_do_getlk, sizeof(struct fuse_lk_in), 0),
+	OP(SETLK, fuse_do_setlk, sizeof(struct fuse_lk_in), 0),
+	OP(SETLKW, fuse_do_setlkw, sizeof(struct fuse_lk_in), 0),
+	OP(ACCESS, fuse_do_access, sizeof(struct fuse_access_in), 0),
+	OP(CREATE, fuse_do_create, sizeof(struct fuse_create_in), OP_MODIFIES),
+	OP(INTERRUPT, fuse_do_interrupt, sizeof(struct fuse_interrupt_in), OP_NO_REPLY),
+	OP(DESTROY, fuse_do_destroy, 0, 0),
+	OP(BATCH_FORGET, fuse_do_batch_forget, sizeof(struct fuse_batch_forget_in), OP_NO_REPLY),
+	OP(FALLOCATE, fuse_do_fallocate, sizeof(struct fuse_fallocate_in), OP_MODIFIES),
+	OP(READDIRPLUS, fuse_do_readdirplus, sizeof(struct fuse_read_in), 0),
+	OP(RENAME2, fuse_do_rename2, sizeof(struct fuse_rename2_in), OP_MODIFIES),
+	OP(LSEEK, fuse_do_lseek, sizeof(struct fuse_lseek_in), 0),
+	OP(COPY_FILE_RANGE, fuse_do_copy_file_range, sizeof(struct fuse_copy_file_range_in),
+	   OP_MODIFIES),
+	OP(SETUPMAPPING, fuse_do_setupmapping, sizeof(struct fuse_setupmapping_in), 0),
+	OP(REMOVEMAPPING, fuse_do_removemapping, sizeof(struct fuse_removemapping_in), 0),
+	OP(SYNCFS, fuse_do_syncfs, sizeof(struct fuse_syncfs_in), 0),
+};
+
+static void count(_Atomic unsigned long long *c)
+{
+	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+void fuse_count_malformed(struct fuse_server *srv)
+{
+	count(&srv->st_malformed);
+}
+
+static int server_start_backend(struct fuse_server *srv, const struct fuse_server_config *cfg)
+{
+	struct pt_config pc = {
+		.root = cfg->shared_dir,
+		.readonly = cfg->readonly,
+		.max_lock_waiters = cfg->max_lock_waiters,
+		.fd_budget = cfg->fd_budget,
+	};
+	int err;
+
+	if (cfg->backend_ops) {
+		srv->ops = cfg->backend_ops;
+		srv->be = cfg->backend;
+		return 0;
+	}
+	if (!cfg->shared_dir)
+		return -EINVAL;
+	err = pt_create(&pc, &srv->pt);
+	if (err)
+		return err;
+	srv->ops = &pt_backend_ops;
+	srv->be = srv->pt;
+	return 0;
+}
+
+int fuse_server_create(const struct fuse_server_config *cfg, struct fuse_server **out)
+{
+	struct fuse_server *srv = calloc(1, sizeof(*srv));
+	int err;
+
+	if (!srv)
+		return -ENOMEM;
+	srv->readonly = cfg->readonly;
+	srv->cache = cfg->cache;
+	srv->writeback_offer = cfg->writeback;
+	srv->max_write = cfg->max_write ? cfg->max_write : FUSE_DEFAULT_MAX_WRITE;
+	if (srv->max_write < FUSE_MIN_MAX_WRITE)
+		srv->max_write = FUSE_MIN_MAX_WRITE;
+	if (srv->max_write > FUSE_LIMIT_MAX_WRITE)
+		srv->max_write = FUSE_LIMIT_MAX_WRITE;
+	srv->dax = cfg->dax;
+	srv->dax_opaque = cfg->dax_opaque;
+	err = pthread_mutex_init(&srv->init_lock, NULL);
+	if (err) {
+		free(srv);
+		return -err;
+	}
+	err = server_start_backend(srv, cfg);
+	if (err) {
+		pthread_mutex_destroy(&srv->init_lock);
+		free(srv);
+		return err;
+	}
+	*out = srv;
+	return 0;
+}
+
+void fuse_server_destroy(struct fuse_server *srv)
+{
+	if (!srv)
+		return;
+	if (srv->pt)
+		pt_destroy(srv->pt);
+	pthread_mutex_destroy(&srv->init_lock);
+	free(srv);
+}
+
+void fuse_server_cancel_waits(struct fuse_server *srv)
+{
+	if (srv->ops->interrupt)
+		srv->ops->interrupt(srv->be, 0);
+}
+
+void fuse_server_get_stats(struct fuse_server *srv, struct fuse_server_stats *st)
+{
+	st->requests = atomic_load_explicit(&srv->st_requests, memory_order_relaxed);
+	st->malformed = atomic_load_explicit(&srv->st_malformed, memory_order_relaxed);
+	st->enosys = atomic_load_explicit(&srv->st_enosys, memory_order_relaxed);
+	st->errors = atomic_load_explicit(&srv->st_errors, memory_order_relaxed);
+}
+
+uint64_t fuse_server_flags(struct fuse_server *srv)
+{
+	return atomic_load(&srv->flags);
+}
+
+/* Writes the reply header; returns the reply's total length. */
+static size_t reply_finish(struct fuse_req *r, const struct iovec *out, unsigned nout, int err)
+{
+	struct fuse_out_header oh = { .unique = r->hdr.unique };
+	struct fuse_cur c;
+
+	if (err > 0 || err < -4095)
+		err = -EIO; /* only negated errnos travel */
+	if (err)
+		count(&r->srv->st_errors);
+	oh.error = err;
+	oh.len = (uint32_t)(sizeof(oh) + (err ? 0 : r->out_len));
+	fuse_cur_init(&c, out, nout, sizeof(oh));
+	if (fuse_cur_write(&c, &oh, sizeof(oh)))
+		return 0;
+	return oh.len;
+}
+
+/* Checks the header against the bytes supplied and sets up the argument cursor. */
+static int req_frame(struct fuse_req *r, const struct iovec *in, unsigned nin, size_t in_total)
+{
+	size_t ext = (size_t)r->hdr.total_extlen * 8;
+
+	if (r->hdr.len < sizeof(r->hdr) || r->hdr.len > in_total)
+		return -EINVAL;
+	if (ext > r->hdr.len - sizeof(r->hdr))
+		return -EINVAL;
+	/* Extensions (never negotiated) sit at the end; arguments stop before them. */
+	fuse_cur_init(&r->in, in, nin, r->hdr.len - ext);
+	return fuse_cur_skip(&r->in, sizeof(r->hdr));
+}
+
+static const struct fuse_op *op_find(uint32_t opcode)
+{
+	if (opcode >= ARRAY_SIZE(fuse_ops) || !fuse_ops[opcode].fn)
+		return NULL;
+	return &fuse_ops[opcode];
+}
+
+/* Runs the checks every opcode shares, then the handler. */
+static int req_dispatch(struct fuse_req *r, const struct fuse_op *op)
+{
+	struct fuse_server *srv = r->srv;
+
+	if (!op) {
+		count(&srv->st_enosys);
+		return -ENOSYS;
+	}
+	if (!(op->flags & OP_PRE_INIT) && !atomic_load(&srv->initialized))
+		return -EIO;
+	if (r->in.left < op->min_in) {
+		fuse_count_malformed(srv);
+		return -EINVAL;
+	}
+	if ((op->flags & OP_MODIFIES) && srv->readonly)
+		return -EROFS;
+	return op->fn(r);
+}
+
+size_t fuse_server_handle(struct fuse_server *srv, const struct iovec *in, unsigned nin,
+			  const struct iovec *out, unsigned nout)
+{
+	struct fuse_req r = { .srv = srv };
+	size_t in_total = fuse_iov_total(in, nin);
+	const struct fuse_op *op;
+	struct fuse_cur hc;
+	int err;
+
+	fuse_cur_init(&hc, in, nin, sizeof(r.hdr));
+	if (fuse_cur_read(&hc, &r.hdr, sizeof(r.hdr))) {
+		fuse_count_malformed(srv);
+		return 0; /* no header, no unique to answer to */
+	}
+	count(&srv->st_requests);
+	op = op_find(r.hdr.opcode);
+	r.no_reply = op && (op->flags & OP_NO_REPLY);
+	if (!r.no_reply && fuse_iov_total(out, nout) < sizeof(struct fuse_out_header)) {
+		fuse_count_malformed(srv);
+		return 0; /* nowhere to put a reply: do not act on it either */
+	}
+	r.ctx = (struct fuse_ctx){ r.hdr.uid, r.hdr.gid, r.hdr.pid, r.hdr.unique };
+	fuse_cur_init(&r.out, out, nout, SIZE_MAX);
+	/* FORGETs come without any writable buffer at all (virtio-fs gives them none). */
+	err = r.no_reply ? 0 : fuse_cur_skip(&r.out, sizeof(struct fuse_out_header));
+	if (!err)
+		err = req_frame(&r, in, nin, in_total);
+	if (err)
+		fuse_count_malformed(srv);
+	else
+		err = req_dispatch(&r, op);
+	if (r.no_reply)
+		return 0;
+	return reply_finish(&r, out, nout, err);
+}
+
+/* --- argument and reply helpers shared by the ops_*.c files --- */
+
+int fuse_req_fixed(struct fuse_req *r, void *dst, size_t len)
+{
+	int err = fuse_cur_read(&r->in, dst, len);
+
+	if (err)
+		fuse_count_malformed(r->srv);
+	return err;
+}
+
+int fuse_req_name(struct fuse_req *r, char buf[FUSE_NAME_MAX + 1])
+{
+	size_t len;
+	int err = fuse_cur_string(&r->in, buf, FUSE_NAME_MAX + 1, &len);
+
+	if (!err)
+		err = fuse_name_check(buf, len);
+	if (err)
+		fuse_count_malformed(r->srv);
+	return err;
+}
+
+int fuse_req_end(struct fuse_req *r)
+{
+	if (r->in.left == 0)
+		return 0;
+	fuse_count_malformed(r->srv);
+	return -EINVAL;
+}
+
+int fuse_req_last_name(struct fuse_req *r, char buf[FUSE_NAME_MAX + 1])
+{
+	int err = fuse_req_name(r, buf);
+
+	return err ? err : fuse_req_end(r);
+}
+
+int fuse_reply_bytes(struct fuse_req *r, const void *body, size_t len)
+{
+	int err = fuse_cur_write(&r->out, body, len);
+
+	if (!err)
+		r->out_len += len;
+	return err;
+}
+
+/* Cache timeouts in seconds per cache mode: never revalidates, auto a second, always a day. */
+static uint64_t cache_timeout(const struct fuse_server *srv)
+{
+	switch (srv->cache) {
+	case CACHE_NEVER:
+		return 0;
+	case CACHE_ALWAYS:
+		return 86400;
+	case CACHE_AUTO:
+	default:
+		return 1;
+	}
+}
+
+static void fill_attr(const struct stat *st, struct fuse_attr *a)
+{
+	*a = (struct fuse_attr){
+		.ino = st->st_ino,
+		.size = (uint64_t)st->st_size,
+		.blocks = (uint64_t)st->st_blocks,
+		.atime = (uint64_t)st->st_atim.tv_sec,
+		.mtime = (uint64_t)st->st_mtim.tv_sec,
+		.ctime = (uint64_t)st->st_ctim.tv_sec,
+		.atimensec = (uint32_t)st->st_atim.tv_nsec,
+		.mtimensec = (uint32_t)st->st_mtim.tv_nsec,
+		.ctimensec = (uint32_t)st->st_ctim.tv_nsec,
+		.mode = st->st_mode,
+		.nlink = (uint32_t)st->st_nlink,
+		.uid = st->st_uid,
+		.gid = st->st_gid,
+		.rdev = (uint32_t)st->st_rdev,
+		.blksize = (uint32_t)st->st_blksize,
+	};
+}
+
+void fuse_fill_entry_out(struct fuse_server *srv, const struct fuse_entry *e,
+			 struct fuse_entry_out *o)
+{
+	uint64_t t = cache_timeout(srv);
+
+	memset(o, 0, sizeof(*o));
+	o->nodeid = e->nodeid;
+	o->generation = e->generation;
+	o->entry_valid = t;
+	if (e->nodeid) {
+		o->attr_valid = t;
+		fill_attr(&e->attr, &o->attr);
+	}
+}
+
+int fuse_reply_entry(struct fuse_req *r, const struct fuse_entry *e)
+{
+	struct fuse_entry_out o;
+
+	fuse_fill_entry_out(r->srv, e, &o);
+	return fuse_reply_bytes(r, &o, sizeof(o));
+}
+
+int fuse_reply_attr(struct fuse_req *r, const struct stat *st)
+{
+	struct fuse_attr_out o = { .attr_valid = cache_timeout(r->srv) };
+
+	fill_attr(st, &o.attr);
+	return fuse_reply_bytes(r, &o, sizeof(o));
+}
+
+/*
+ * FOPEN_* per cache mode. `never` wants FOPEN_DIRECT_IO, but before protocol 7.39
+ * (Linux < 6.6, so Debian 12's 6.1) a direct-I/O file refuses shared mmap with ENODEV.
+ * There we fall back to the page cache with zero timeouts and FUSE_AUTO_INVAL_DATA, which
+ * revalidates attributes on every read and drops stale pages when mtime or size move.
+ */
+int fuse_reply_open(struct fuse_req *r, uint64_t fh, bool dir)
+{
+	struct fuse_open_out o = { .fh = fh };
+	uint64_t flags = atomic_load(&r->srv->flags);
+
+	if (r->srv->cache == CACHE_ALWAYS)
+		o.open_flags = FOPEN_KEEP_CACHE | (dir ? FOPEN_CACHE_DIR : 0);
+	else if (r->srv->cache == CACHE_NEVER && !dir && (flags & FUSE_DIRECT_IO_ALLOW_MMAP))
+		o.open_flags = FOPEN_DIRECT_IO | FOPEN_PARALLEL_DIRECT_WRITES;
+	return fuse_reply_bytes(r, &o, sizeof(o));
+}

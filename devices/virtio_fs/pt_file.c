@@ -1,0 +1,296 @@
+/* pt_file.c: open-file ops of the passthrough backend: OPEN CREATE READ WRITE FLUSH RELEASE FSYNC and ranges. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include "pt_internal.h"
+
+#define PT_IOV_BATCH 256U
+
+int pt_op_open(void *be, const struct fuse_ctx *c, uint64_t nodeid, int flags,
+	       uint32_t open_flags_in, uint64_t *fh)
+{
+	struct pt *pt = be;
+	struct pt_iref ir;
+	int f = pt_open_flags(pt, flags), fd, err;
+
+	if (f < 0)
+		return f;
+	err = pt_itab_get(pt->itab, nodeid, &ir);
+	if (err)
+		return err;
+	/* pt_reopen refuses anything but regular files and directories. */
+	fd = S_ISDIR(ir.type) ? -EISDIR : pt_reopen(pt, &ir, f);
+	pt_itab_put(pt->itab, &ir);
+	if (fd < 0)
+		return fd;
+	if ((f & O_TRUNC) && (open_flags_in & FUSE_OPEN_KILL_SUIDGID)) {
+		err = pt_kill_suidgid(fd);
+		if (err) {
+			close(fd);
+			return err;
+		}
+	}
+	return pt_htab_add(pt->htab, fd, nodeid, false, fh);
+}
+
+/* Creates (or opens) as the caller; undoes the writeback O_RDWR upgrade if it is refused. */
+static int create_open(struct pt *pt, const struct fuse_ctx *c, int dirfd, const char *name,
+		       int f, int guest_flags, mode_t mode)
+{
+	struct pt_creds cr;
+	int fd = pt_creds_enter(c, &cr);
+
+	if (fd < 0)
+		return fd;
+	fd = pt_openat(pt, dirfd, name, f, mode);
+	if (fd == -EACCES && (guest_flags & O_ACCMODE) == O_WRONLY && (f & O_ACCMODE) == O_RDWR)
+		fd = pt_openat(pt, dirfd, name, (f & ~O_ACCMODE) | O_WRONLY, mode);
+	pt_creds_leave(&cr);
+	return fd;
+}
+
+int pt_op_create(void *be, const struct fuse_ctx *c, uint64_t parent, const char *name,
+		 mode_t mode, int flags, struct fuse_entry *e, uint64_t *fh)
+{
+	struct pt *pt = be;
+	struct pt_iref dir;
+	int f = pt_open_flags(pt, flags), fd, err;
+
+	if (pt->readonly)
+		return -EROFS;
+	if (f < 0)
+		return f;
+	err = pt_name_ok(name);
+	if (!err)
+		err = pt_get_dir(pt, parent, &dir);
+	if (err)
+		return err;
+	f |= O_CREAT | (flags & O_EXCL);
+	fd = create_open(pt, c, dir.fd, name, f, flags, mode & 07777);
+	pt_itab_put(pt->itab, &dir);
+	if (fd < 0)
+		return fd;
+	/* The entry comes from the open file itself, so a racing rename cannot swap it. */
+	err = pt_entry_from_fd(pt, fd, e);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	err = pt_htab_add(pt->htab, fd, e->nodeid, false, fh);
+	if (err)
+		pt_itab_forget(pt->itab, e->nodeid, 1);
+	return err;
+}
+
+static ssize_t rw_once(int fd, const struct iovec *iov, unsigned n, off_t off, bool wr)
+{
+	ssize_t k;
+
+	do
+		k = wr ? pwritev(fd, iov, (int)n, off) : preadv(fd, iov, (int)n, off);
+	while (k < 0 && errno == EINTR);
+	return k;
+}
+
+/* Drops `got` bytes from the front of iov[*first..n). */
+static void iov_advance(struct iovec *iov, unsigned *first, unsigned n, size_t got)
+{
+	while (*first < n && got >= iov[*first].iov_len) {
+		got -= iov[*first].iov_len;
+		(*first)++;
+	}
+	if (*first < n) {
+		iov[*first].iov_base = (char *)iov[*first].iov_base + got;
+		iov[*first].iov_len -= got;
+	}
+}
+
+/* Moves all the bytes unless the file ends (read) or refuses more (write). */
+static int rw_all(int fd, const struct iovec *iov, unsigned n, uint64_t off, bool wr,
+		  size_t *done)
+{
+	struct iovec cur[PT_IOV_BATCH];
+	size_t total = 0;
+
+	while (n > 0) {
+		unsigned k = n < PT_IOV_BATCH ? n : PT_IOV_BATCH, first = 0;
+
+		memcpy(cur, iov, k * sizeof(*cur));
+		while (first < k) {
+			ssize_t got = rw_once(fd, cur + first, k - first, (off_t)(off + total), wr);
+
+			if (got < 0 && total == 0)
+				return -errno;
+			if (got <= 0)
+				goto out;
+			total += (size_t)got;
+			iov_advance(cur, &first, k, (size_t)got);
+		}
+		iov += k;
+		n -= k;
+	}
+out:
+	*done = total;
+	return 0;
+}
+
+int pt_op_read(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh, uint64_t off,
+	       const struct iovec *iov, unsigned niov, size_t *done)
+{
+	struct pt *pt = be;
+	struct pt_href hr;
+	int err = pt_htab_get(pt->htab, fh, false, &hr);
+
+	if (err)
+		return err;
+	err = rw_all(hr.fd, iov, niov, off, false, done);
+	pt_htab_put(pt->htab, &hr);
+	return err;
+}
+
+int pt_op_write(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh, uint64_t off,
+		const struct iovec *iov, unsigned niov, uint32_t write_flags, size_t *done)
+{
+	struct pt *pt = be;
+	struct pt_href hr;
+	int err;
+
+	if (pt->readonly)
+		return -EROFS;
+	err = pt_htab_get(pt->htab, fh, false, &hr);
+	if (err)
+		return err;
+	/* We write as root, so the host would not clear these bits: the guest says when. */
+	if ((write_flags & FUSE_WRITE_KILL_SUIDGID) && atomic_load(&pt->killpriv_v2))
+		err = pt_kill_suidgid(hr.fd);
+	if (!err)
+		err = rw_all(hr.fd, iov, niov, off, true, done);
+	pt_htab_put(pt->htab, &hr);
+	return err;
+}
+
+int pt_op_flush(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh,
+		uint64_t lock_owner)
+{
+	struct pt *pt = be;
+	struct pt_href hr;
+	int err = pt_htab_get(pt->htab, fh, false, &hr);
+
+	if (err)
+		return err;
+	/* close() drops the caller's POSIX locks on the file, whichever descriptor closes. */
+	pt_locks_flush_owner(pt->locks, hr.nodeid, lock_owner);
+	/* A close of a duplicate gives network file systems their close-to-open flush. */
+	int dupfd = dup(hr.fd);
+	if (dupfd >= 0 && close(dupfd) != 0)
+		err = -errno;
+	pt_htab_put(pt->htab, &hr);
+	return err;
+}
+
+int pt_op_release(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh,
+		  uint32_t release_flags, uint64_t lock_owner)
+{
+	struct pt *pt = be;
+	struct pt_href hr;
+
+	if ((release_flags & FUSE_RELEASE_FLUSH) && pt_htab_get(pt->htab, fh, false, &hr) == 0) {
+		pt_locks_flush_owner(pt->locks, hr.nodeid, lock_owner);
+		pt_htab_put(pt->htab, &hr);
+	}
+	/* flock locks (FUSE_RELEASE_FLOCK_UNLOCK) live on this descriptor: closing drops them,
+	 * then waiters (this handle's are cancelled) look again. */
+	int err = pt_htab_remove(pt->htab, fh, false);
+	pt_locks_release_fh(pt->locks, fh);
+	return err;
+}
+
+int pt_op_fsync(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh, bool datasync)
+{
+	struct pt *pt = be;
+	struct pt_href hr;
+	int err = pt_htab_get(pt->htab, fh, false, &hr);
+
+	if (err)
+		return err;
+	if ((datasync ? fdatasync(hr.fd) : fsync(hr.fd)) != 0)
+		err = -errno;
+	pt_htab_put(pt->htab, &hr);
+	return err;
+}
+
+int pt_op_fallocate(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh, int mode,
+		    uint64_t off, uint64_t len)
+{
+	struct pt *pt = be;
+	struct pt_href hr;
+	int err;
+
+	if (pt->readonly)
+		return -EROFS;
+	/* What Linux's FUSE client itself lets through. */
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
+		return -EOPNOTSUPP;
+	err = pt_htab_get(pt->htab, fh, false, &hr);
+	if (err)
+		return err;
+	if (fallocate(hr.fd, mode, (off_t)off, (off_t)len) != 0)
+		err = -errno;
+	pt_htab_put(pt->htab, &hr);
+	return err;
+}
+
+int pt_op_lseek(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh, uint64_t off,
+		int whence, uint64_t *result)
+{
+	struct pt *pt = be;
+	struct pt_href hr;
+	off_t r;
+	int err;
+
+	if (whence != SEEK_SET && whence != SEEK_END && whence != SEEK_DATA && whence != SEEK_HOLE)
+		return -EINVAL;
+	err = pt_htab_get(pt->htab, fh, false, &hr);
+	if (err)
+		return err;
+	r = lseek(hr.fd, (off_t)off, whence);
+	if (r < 0)
+		err = -errno;
+	else
+		*result = (uint64_t)r;
+	pt_htab_put(pt->htab, &hr);
+	return err;
+}
+
+int pt_op_copy_file_range(void *be, const struct fuse_ctx *c, uint64_t nodeid_in, uint64_t fh_in,
+			  uint64_t off_in, uint64_t nodeid_out, uint64_t fh_out, uint64_t off_out,
+			  uint64_t len, size_t *done)
+{
+	struct pt *pt = be;
+	struct pt_href in, out;
+	loff_t oi = (loff_t)off_in, oo = (loff_t)off_out;
+	ssize_t n;
+	int err;
+
+	if (pt->readonly)
+		return -EROFS;
+	err = pt_htab_get(pt->htab, fh_in, false, &in);
+	if (err)
+		return err;
+	err = pt_htab_get(pt->htab, fh_out, false, &out);
+	if (!err) {
+		n = copy_file_range(in.fd, &oi, out.fd, &oo, (size_t)len, 0);
+		if (n < 0)
+			err = -errno;
+		else
+			*done = (size_t)n;
+		pt_htab_put(pt->htab, &out);
+	}
+	pt_htab_put(pt->htab, &in);
+	return err;
+}
