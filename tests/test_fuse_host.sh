@@ -179,9 +179,10 @@ t_escape() { # symlinks out of the share are served as symlinks; the server neve
 
 t_fio() {
 	need fio || return 77
-	fio --name=verify --directory="$mnt" --rw=randwrite --bs=4k --size=16M --numjobs=2 \
+	# fio writes its verify state files into the current directory: keep them in $work.
+	(cd "$work" && fio --name=verify --directory="$mnt" --rw=randwrite --bs=4k --size=16M --numjobs=2 \
 		--ioengine=psync --verify=crc32c --do_verify=1 --verify_fatal=1 \
-		--group_reporting >"$work/fio.log" 2>&1 || { cat "$work/fio.log"; return 1; }
+		--group_reporting >"$work/fio.log" 2>&1) || { cat "$work/fio.log"; return 1; }
 	grep -q 'err= 0' "$work/fio.log" && rm -f "$mnt"/verify.*
 }
 
