@@ -17,6 +17,8 @@ PACKAGES=(
 	apt dpkg kmod xz-utils cpio gzip busybox-static qemu-system-x86
 	coreutils util-linux procps
 	python3
+	# host-side FUSE tests: data verification, file stressors, xattr tools
+	fio stress-ng attr
 )
 
 missing=()

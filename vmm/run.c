@@ -43,11 +43,19 @@ static void machine_serial_irq(void *ctx)
 
 static void machine_poweroff(void *ctx)
 {
+	log_info("guest powered off through the ACPI sleep control register");
 	vm_request_stop(ctx, VM_STOP_POWEROFF);
 }
 
-static void machine_reset(void *ctx)
+static void machine_reset_acpi(void *ctx)
 {
+	log_info("guest reset through the ACPI reset register");
+	vm_request_stop(ctx, VM_STOP_RESET);
+}
+
+static void machine_reset_i8042(void *ctx)
+{
+	log_info("guest reset through the i8042 controller");
 	vm_request_stop(ctx, VM_STOP_RESET);
 }
 
@@ -90,8 +98,8 @@ static int machine_add_devices(struct machine *m)
 	ret = uart_init(&m->uart, m->console_out_fd, machine_serial_irq, &m->vm);
 	if (ret)
 		return ret;
-	i8042_init(&m->kbc, machine_reset, &m->vm);
-	acpi_pm_init(&m->pm, machine_poweroff, machine_reset, &m->vm);
+	i8042_init(&m->kbc, machine_reset_i8042, &m->vm);
+	acpi_pm_init(&m->pm, machine_poweroff, machine_reset_acpi, &m->vm);
 	ret = machine_add_pio(m, LAYOUT_COM1_PORT, UART_REGISTER_SPAN, "com1", &m->uart,
 			      uart_bus_read, uart_bus_write);
 	if (ret == 0)

@@ -195,6 +195,7 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 		return true;
 	case KVM_EXIT_SHUTDOWN:
 		/* Triple fault: what a PC does next is reset, and `reboot=t` relies on it. */
+		log_info("vcpu%u: triple fault: guest reset", vcpu->index);
 		vm_request_stop(vcpu->vm, VM_STOP_RESET);
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:

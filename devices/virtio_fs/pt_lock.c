@@ -44,6 +44,7 @@ struct plock {
 	int fd;
 	pthread_mutex_t op;	   /* orders fcntl with the ranges update for this owner */
 	struct pt_ranges ranges;   /* protected by pt_locks.lock: what this owner holds */
+	uint32_t pid;		   /* protected by pt_locks.lock: guest pid of its last lock */
 	uint32_t refs;		   /* protected by pt_locks.lock: requests using fd now */
 	bool dead;		   /* flushed while in use: closes at the last unref */
 	struct plock *next;
@@ -194,6 +195,27 @@ static void to_flock(const struct fuse_lock *lk, struct flock *fl)
 	fl->l_len = lk->end >= (uint64_t)INT64_MAX ? 0 : (off_t)(lk->end - lk->start + 1);
 }
 
+/*
+ * OFD locks report no pid, but F_GETLK must name the holder: the guest pid of the first
+ * other guest owner whose mirrored ranges conflict. 0 when the holder is a host process.
+ */
+static uint32_t conflicting_guest_pid(struct pt_locks *l, uint64_t nodeid, uint64_t owner,
+				      const struct fuse_lock *lk)
+{
+	uint32_t pid = 0;
+
+	pthread_mutex_lock(&l->lock);
+	for (unsigned b = 0; b < LOCK_BUCKETS && !pid; b++) {
+		for (struct plock *p = l->bucket[b]; p && !pid; p = p->next) {
+			if (p->nodeid == nodeid && p->owner != owner &&
+			    pt_ranges_conflict(&p->ranges, lk->start, lk->end, lk->type))
+				pid = p->pid;
+		}
+	}
+	pthread_mutex_unlock(&l->lock);
+	return pid;
+}
+
 int pt_op_getlk(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh, uint64_t owner,
 		struct fuse_lock *lk)
 {
@@ -220,10 +242,13 @@ int pt_op_getlk(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh
 	pt_htab_put(pt->htab, &hr);
 	if (err)
 		return err;
+	if (fl.l_type != F_UNLCK)
+		lk->pid = conflicting_guest_pid(pt->locks, nodeid, owner, lk);
 	lk->type = (uint32_t)fl.l_type;
 	lk->start = (uint64_t)fl.l_start;
 	lk->end = fl.l_len == 0 ? (uint64_t)INT64_MAX : (uint64_t)(fl.l_start + fl.l_len - 1);
-	lk->pid = 0; /* OFD locks have no pid to report */
+	if (fl.l_type == F_UNLCK)
+		lk->pid = 0;
 	return 0;
 }
 
@@ -250,6 +275,7 @@ static int lock_try(struct pt *pt, const struct pt_href *hr, uint64_t owner,
 	} else {
 		pthread_mutex_lock(&pt->locks->lock);
 		pt_ranges_apply(&pl->ranges, lk->start, lk->end, lk->type);
+		pl->pid = lk->pid;
 		pthread_mutex_unlock(&pt->locks->lock);
 	}
 	pthread_mutex_unlock(&pl->op);

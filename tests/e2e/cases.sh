@@ -72,7 +72,11 @@ expect_boot() {
 	expect_line "MICROVM-E2E userspace"
 	! grep -q "Kernel panic" "$OUT" || fail "the guest kernel panicked"
 	case $action in
-	poweroff) expect_line "reboot: Power down" ;;
+	poweroff)
+		expect_line "reboot: Power down"
+		[[ $E2E_VMM_KIND != microvm ]] || grep -qF "powered off through the ACPI" "$ERR" ||
+			fail "microvm did not report an ACPI power-off on stderr"
+		;;
 	reboot) expect_line "reboot: Restarting system" ;;
 	esac
 }
@@ -143,11 +147,14 @@ reboot_case() {
 	vm reboot kernel="$E2E_KERNEL" initrd="$E2E_INITRD" memory=256M vcpus=1 \
 		cmdline="$(cmdline reboot "reboot=$1")"
 	expect_boot reboot
+	# The guest falls back to another method when one is ignored: check which one ended it.
+	[[ $E2E_VMM_KIND != microvm ]] || grep -qF -- "$2" "$ERR" ||
+		fail "microvm did not report '$2' on stderr"
 	case_result
 }
-case_reboot_kbd() { reboot_case k; }
-case_reboot_acpi() { reboot_case a; }
-case_reboot_triple() { reboot_case t; }
+case_reboot_kbd() { reboot_case k "reset through the i8042 controller"; }
+case_reboot_acpi() { reboot_case a "reset through the ACPI reset register"; }
+case_reboot_triple() { reboot_case t "triple fault"; }
 
 # RAM above the 32-bit MMIO hole: more than 3 GiB can only be seen if the part above
 # 4 GiB is in the E820 map. Guest RAM is touched lazily, so this fits in L1's 4 GiB.
@@ -241,6 +248,10 @@ CASES=(
 	"error_missing_kernel_cli|missing --kernel file: exit 2, names the file"
 	"error_not_a_kernel|not-a-kernel file: exit 1 or 2 with a message"
 )
+
+# shellcheck source=cases_vfs.sh
+. "$HERE/cases_vfs.sh"
+CASES+=("${VFS_CASES[@]}")
 
 cases_main() {
 	local entry name selected=()

@@ -103,7 +103,8 @@ e2e_vmm_cmd() {
 	for kv; do o[${kv%%=*}]=${kv#*=}; done
 	case $kind in
 	microvm)
-		e2e_cmd_out=("$bin" run)
+		# -v: microvm names on stderr why the guest stopped; the reboot cases check it.
+		e2e_cmd_out=("$bin" run -v)
 		[[ -z ${o[config]} ]] || e2e_cmd_out+=(--config "${o[config]}")
 		[[ -z ${o[kernel]} ]] || e2e_cmd_out+=(--kernel "${o[kernel]}")
 		[[ -z ${o[initrd]} ]] || e2e_cmd_out+=(--initrd "${o[initrd]}")

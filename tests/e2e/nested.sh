@@ -7,9 +7,9 @@
 # loaded (see shared/nested-kvm.md). COMMAND runs in L1 chrooted into this machine's root,
 # shared read-only over 9p, so every path is the same there. In L1, /run is a tmpfs and
 # /run/e2e is SCRATCH_DIR shared read-write; COMMAND gets E2E_WORKDIR=/run/e2e/work (seen
-# here as SCRATCH_DIR/work), MICROVM_E2E_NESTED=1, and this side's E2E_*, MICROVM_* and
-# asset variables. Its output streams here; nested.sh exits with its exit status, or 1
-# when L1 itself failed (then L1's console is printed).
+# here as SCRATCH_DIR/work), MICROVM_E2E_NESTED=1, and this side's E2E_*, MICROVM_*,
+# BENCH_* and asset variables. Its output streams here; nested.sh exits with its exit
+# status, or 1 when L1 itself failed (then L1's console is printed).
 #
 # Environment: MICROVM_E2E_L1_MEMORY (MiB, default 4096), MICROVM_E2E_L1_TIMEOUT (seconds,
 # default 1500), MICROVM_E2E_L1_CACHE (9p cache mode for the root share, default loose).
@@ -95,7 +95,7 @@ l1_write_job() {
 		echo '# Written by nested.sh: the command to run inside the nested helper VM.'
 		echo 'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 		echo 'mkdir -p /run/tmp /run/e2e/work && export TMPDIR=/run/tmp'
-		export -p | grep -E '^declare -x (E2E_|MICROVM_|KERNEL|VMLINUX|MODULES_|KVER)' |
+		export -p | grep -E '^declare -x (E2E_|MICROVM_|BENCH_|KERNEL|VMLINUX|MODULES_|KVER)' |
 			grep -vE '^declare -x (E2E_WORKDIR|MICROVM_E2E_NESTED)=' || true
 		echo 'export E2E_WORKDIR=/run/e2e/work MICROVM_E2E_NESTED=1'
 		printf 'cd %q\n' "$PWD"

@@ -30,9 +30,11 @@ e2e_setup_vmm() {
 	esac
 	assets_prepare
 	E2E_INITRD=$("$E2E_LIB_DIR/guest-initramfs.sh")
+	# The virtio-fs cases need the transport and file system modules in the guest.
+	E2E_VFS_INITRD=$(E2E_GUEST_MODULES="virtio_mmio virtiofs" "$E2E_LIB_DIR/guest-initramfs.sh")
 	E2E_KERNEL=$KERNEL
 	E2E_VMLINUX=$VMLINUX
-	export E2E_VMM_KIND E2E_VMM_BIN E2E_KERNEL E2E_VMLINUX E2E_INITRD
+	export E2E_VMM_KIND E2E_VMM_BIN E2E_KERNEL E2E_VMLINUX E2E_INITRD E2E_VFS_INITRD
 }
 
 # Run SCRIPT here or in L1 with a scratch directory; keep the logs when it fails.
