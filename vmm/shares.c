@@ -1,5 +1,6 @@
 /* shares.c: building the virtio-fs devices of the configured shares and naming them to the guest. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,19 +56,42 @@ int shares_create(struct shares *s, const struct vm_config *cfg, struct vm *vm,
 	return ret;
 }
 
+/* Where the kernel's own parameters end: at a "--" word, after which words go to init. */
+static size_t cmdline_params_end(const char *cmdline)
+{
+	size_t len = strlen(cmdline);
+	const char *p;
+
+	for (p = cmdline; (p = strstr(p, "--")) != NULL; p += 2) {
+		bool word_start = p == cmdline || p[-1] == ' ';
+		bool word_end = p[2] == '\0' || p[2] == ' ';
+
+		if (word_start && word_end)
+			return (size_t)(p - cmdline);
+	}
+	return len;
+}
+
 char *shares_kernel_cmdline(const struct shares *s, const char *cmdline)
 {
-	size_t len = strlen(cmdline) + 1 + s->n * 64;
+	size_t params = cmdline_params_end(cmdline);
+	size_t len = strlen(cmdline) + 2 + s->n * 64;
 	char *out = malloc(len);
 	size_t used;
 	unsigned i;
 
 	if (!out)
 		return NULL;
-	used = (size_t)snprintf(out, len, "%s", cmdline);
+	/* Kernel parameters; the entries go before any "--" so init never sees them. */
+	used = (size_t)snprintf(out, len, "%.*s", (int)params, cmdline);
+	while (used > 0 && out[used - 1] == ' ')
+		out[--used] = '\0';
 	for (i = 0; i < s->n; i++)
-		used += (size_t)snprintf(out + used, len - used, " virtio_mmio.device=4K@0x%llx:%u",
-					 (unsigned long long)s->acpi[i].base, s->acpi[i].gsi);
+		used += (size_t)snprintf(out + used, len - used, "%svirtio_mmio.device=4K@0x%llx:%u",
+					 used ? " " : "", (unsigned long long)s->acpi[i].base,
+					 s->acpi[i].gsi);
+	if (cmdline[params])
+		snprintf(out + used, len - used, "%s%s", used ? " " : "", cmdline + params);
 	return out;
 }
 

@@ -28,6 +28,7 @@
 VFS_CASES=(
 	"vfs_basic|virtio-fs, 1 request queue: every vfs_check check passes, the host sees the guest's files"
 	"vfs_two_queues|virtio-fs, 2 request queues and 2 vCPUs: every vfs_check check passes"
+	"vfs_root|a share as the root file system: root=TAG rootfstype=virtiofs, switch_root to its init"
 	"vfs_readonly|read-only share: reads work, every change fails with EROFS, the host files stay as they were"
 	"vfs_host_change|host changes (in place, replaced by rename, new file) reach the guest within 30 s (cache: auto)"
 )
@@ -352,5 +353,47 @@ case_vfs_host_change() {
 	[[ $(grep -c '^VFSCHECK ok host_change:' "$OUT") == 3 ]] || fail "not all 3 host changes were seen"
 	grep '^VFSINFO host_change:' "$OUT" || true
 	vfs_report
+	case_result
+}
+
+# A minimal root file system in DIR: busybox, and an /sbin/init that reports and powers off.
+vfs_make_rootfs() {
+	local dir=$1
+	mkdir -p "$dir/bin" "$dir/sbin" "$dir/dev" "$dir/proc" "$dir/sys" "$dir/tmp"
+	cp "${MICROVM_E2E_BUSYBOX:-/bin/busybox}" "$dir/bin/busybox"
+	cat >"$dir/sbin/init" <<'EOF'
+#!/bin/busybox sh
+# /sbin/init of the virtio-fs root test: prove / is the share, write to it, power off.
+/bin/busybox echo "MICROVM-E2E rootinit"
+/bin/busybox grep ' / ' /proc/mounts
+/bin/busybox echo "written by the guest's init" >/from-guest-root
+/bin/busybox sync
+/bin/busybox poweroff -f
+EOF
+	chmod 755 "$dir/sbin/init"
+}
+
+case_vfs_root() {
+	local root=$E2E_CASE_DIR/rootfs
+	vfs_make_rootfs "$root"
+	cat >"$E2E_CASE_DIR/vm.yaml" <<EOF
+# microvm end-to-end test: a virtio-fs share as the root file system (cases_vfs.sh)
+kernel: $E2E_KERNEL
+initrd: $(vfs_initrd)
+cmdline: '$(cmdline poweroff) root=rootfs rootfstype=virtiofs'
+memory: 256M
+vcpus: 1
+console: stdio
+shares:
+  - tag: rootfs
+    path: $root
+EOF
+	vm root config="$E2E_CASE_DIR/vm.yaml"
+	expect_rc 0
+	expect_line "MICROVM-E2E root=rootfs"
+	expect_line "MICROVM-E2E rootinit"
+	grep -qE '^rootfs / virtiofs ' "$OUT" || fail "/proc/mounts does not show the share as /"
+	grep -qx "written by the guest's init" "$root/from-guest-root" 2>/dev/null ||
+		fail "the host does not see the file the guest's init wrote to /"
 	case_result
 }

@@ -17,6 +17,11 @@
 #                                    after printing "MICROVM-E2E idle")
 # With reboot, the kernel's reboot= parameter picks the method: k (i8042), a (ACPI reset
 # register), t (triple fault).
+# Shares (guests built with E2E_GUEST_MODULES="virtio_mmio virtiofs"):
+#   e2e.mount=TAG:DIR                mount virtio-fs share TAG on DIR (repeatable)
+#   e2e.cwd=DIR                      run the command in DIR
+#   root=TAG rootfstype=virtiofs     mount share TAG as the root file system and
+#                                    switch_root to its /sbin/init (argv passed on)
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -42,19 +47,42 @@ done </proc/meminfo
 while read -r module; do
 	insmod "/lib/modules/$module" || echo "MICROVM-E2E insmod $module failed"
 done </etc/modules.order
-if [ $# -gt 0 ]; then
-	"$@"
-	echo "MICROVM-E2E status=$?"
-fi
 action=poweroff
+root=
+rootfstype=
 set -f
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	--) break ;;
 	e2e.action=*) action=${arg#e2e.action=} ;;
+	e2e.mount=*)
+		spec=${arg#e2e.mount=}
+		mkdir -p "${spec#*:}"
+		mount -t virtiofs "${spec%%:*}" "${spec#*:}" ||
+			echo "MICROVM-E2E mount ${spec%%:*} failed"
+		;;
+	e2e.cwd=*) cd "${arg#e2e.cwd=}" || echo "MICROVM-E2E cd failed" ;;
+	root=*) root=${arg#root=} ;;
+	rootfstype=*) rootfstype=${arg#rootfstype=} ;;
 	esac
 done
 set +f
+if [ "$rootfstype" = virtiofs ]; then
+	# A share as the root file system: mount it by tag and hand over to its /sbin/init.
+	mkdir -p /newroot
+	if mount -t virtiofs "$root" /newroot; then
+		echo "MICROVM-E2E root=$root"
+		for fs in dev proc sys; do
+			[ -d "/newroot/$fs" ] && mount --move "/$fs" "/newroot/$fs"
+		done
+		exec switch_root /newroot /sbin/init "$@"
+	fi
+	echo "MICROVM-E2E root mount failed"
+fi
+if [ $# -gt 0 ]; then
+	"$@"
+	echo "MICROVM-E2E status=$?"
+fi
 echo "MICROVM-E2E action=$action"
 case $action in
 poweroff) poweroff -f ;;
