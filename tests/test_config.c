@@ -605,7 +605,8 @@ START_TEST(test_example_configs)
 	if (_i == 1) {
 		ck_assert_uint_eq(cfg.nshares, 2);
 		ck_assert_str_eq(cfg.shares[1].tag, "docs");
-		ck_assert_uint_eq(cfg.shares[1].dax_window, 256 * MIB);
+		ck_assert_uint_eq(cfg.shares[0].queues, 2);
+		ck_assert_uint_eq(cfg.shares[1].cache, CACHE_ALWAYS);
 		ck_assert(cfg.shares[1].readonly);
 	}
 	config_free(&cfg);

@@ -20,6 +20,12 @@ static int shares_create_one(struct shares *s, const struct share_config *sc, st
 	struct acpi_mmio_device *a = &s->acpi[i];
 	int ret;
 
+	if (sc->dax_window) {
+		/* Refused rather than ignored: a guest mounting with -o dax would fail oddly. */
+		snprintf(err, errlen, "share %s: dax_window: the DAX window is not implemented yet",
+			 sc->tag);
+		return -ENOTSUP;
+	}
 	a->base = LAYOUT_VIRTIO_MMIO_BASE + i * LAYOUT_VIRTIO_MMIO_SIZE;
 	a->size = LAYOUT_VIRTIO_MMIO_SIZE;
 	a->gsi = LAYOUT_VIRTIO_GSI_BASE + i;

@@ -132,6 +132,8 @@ assets_prepare() {
 	if [[ ! -f $KERNEL || ! -f $MODULES_DIR/modules.dep || ! -f $VMLINUX ]]; then
 		assets_fill "$cache" "$pkg"
 	fi
+	# A stable name for the example configs in configs/ (skipped where the cache is read-only).
+	ln -sfn "$KERNEL" "$cache/vmlinuz" 2>/dev/null || true
 	export KERNEL VMLINUX MODULES_DIR MODULES_BASE KVER KERNEL_DIR
 }
 

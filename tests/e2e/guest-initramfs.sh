@@ -125,6 +125,10 @@ guest_initramfs_main() {
 		"$(sha256sum <"${MICROVM_E2E_BUSYBOX:-/bin/busybox}")" "$KVER" "${E2E_GUEST_MODULES:-}")
 	out=$cache/guest-$KVER-$key.cpio.gz
 	[[ -s $out ]] || guest_initramfs_build "$out"
+	# Stable names for the example configs in configs/: guest.cpio.gz, guest-virtiofs.cpio.gz.
+	local stable=guest.cpio.gz
+	[[ -z ${E2E_GUEST_MODULES:-} ]] || stable=guest-${E2E_GUEST_MODULES##* }.cpio.gz
+	ln -sfn "$out" "$(e2e_cache_dir)/$stable" 2>/dev/null || true
 	printf '%s\n' "$out"
 }
 
