@@ -1,5 +1,6 @@
 /* test_bus.c: range registration, overlap refusal, lookup and dispatch. */
 #include <check.h>
+#include "check_run.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,17 +121,11 @@ int main(void)
 {
 	Suite *s = suite_create("bus");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, overlaps_and_empty_ranges_are_refused);
 	tcase_add_test(tc, lookup_finds_the_right_device_in_any_order);
 	tcase_add_test(tc, dispatch_passes_offsets_and_fills_unclaimed_reads);
 	tcase_add_test(tc, a_full_bus_reports_enospc);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -1,5 +1,6 @@
 /* test_cmdline.c: virtio_mmio.device= entries go among the kernel's parameters, never to init. */
 #include <check.h>
+#include "check_run.h"
 #include <stdlib.h>
 #include <string.h>
 #include "../vmm/shares.h"
@@ -60,16 +61,10 @@ int main(void)
 {
 	Suite *suite = suite_create("cmdline");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, entries_are_appended_without_init_arguments);
 	tcase_add_test(tc, entries_go_before_the_init_separator);
 	tcase_add_test(tc, no_shares_leave_the_command_line_alone);
 	suite_add_tcase(suite, tc);
-	sr = srunner_create(suite);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(suite);
 }

@@ -1,5 +1,6 @@
 /* test_devices.c: the 8250 UART register model, the i8042 reset and the ACPI power registers. */
 #include <check.h>
+#include "check_run.h"
 #include <stdlib.h>
 #include <unistd.h>
 #include "../devices/acpi_pm/acpi_pm.h"
@@ -203,8 +204,6 @@ int main(void)
 {
 	Suite *s = suite_create("devices");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, transmitted_bytes_reach_the_output);
 	tcase_add_test(tc, loopback_passes_the_linux_probe);
@@ -214,9 +213,5 @@ int main(void)
 	tcase_add_test(tc, i8042_resets_only_on_command_fe);
 	tcase_add_test(tc, acpi_sleep_and_reset_registers);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -1,5 +1,6 @@
 /* test_memory.c: guest RAM layout around the MMIO hole and checked translation. */
 #include <check.h>
+#include "check_run.h"
 #include <errno.h>
 #include <stdlib.h>
 #include "../vmm/layout.h"
@@ -83,8 +84,6 @@ int main(void)
 {
 	Suite *s = suite_create("memory");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, small_ram_is_one_region);
 	tcase_add_test(tc, large_ram_skips_the_mmio_hole);
@@ -92,9 +91,5 @@ int main(void)
 	tcase_add_test(tc, unaligned_or_zero_ram_is_refused);
 	tcase_add_test(tc, translate_rejects_overflowing_ranges);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }
