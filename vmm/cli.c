@@ -17,6 +17,7 @@ enum {
 	OPT_MEMORY,
 	OPT_VCPUS,
 	OPT_CONSOLE,
+	OPT_SECCOMP,
 	/* Long twins of -h, -V, -v: distinct values tell long from short in getopt errors. */
 	OPT_HELP,
 	OPT_VERSION,
@@ -42,6 +43,7 @@ static const struct option run_long[] = {
 	{ "memory", required_argument, NULL, OPT_MEMORY },
 	{ "vcpus", required_argument, NULL, OPT_VCPUS },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -121,6 +123,9 @@ static void run_option(int c, const char *arg, struct cli_options *opts)
 		break;
 	case OPT_CONSOLE:
 		opts->console = arg;
+		break;
+	case OPT_SECCOMP:
+		opts->seccomp = arg;
 		break;
 	}
 }
@@ -258,6 +263,12 @@ int cli_apply_overrides(const struct cli_options *opts, struct vm_config *cfg,
 	}
 	if (opts->console && apply_console(opts->console, cfg, err) < 0)
 		return -EINVAL;
+	if (opts->seccomp) {
+		/* Off only for debugging a filter that stops a legitimate call. */
+		if (strcmp(opts->seccomp, "on") != 0 && strcmp(opts->seccomp, "off") != 0)
+			return override_fail(err, "--seccomp", "expected on or off");
+		cfg->seccomp_off = strcmp(opts->seccomp, "off") == 0;
+	}
 	return apply_paths(opts, cfg, err);
 }
 
@@ -281,6 +292,8 @@ void cli_print_help(FILE *out)
 		CONFIG_DEFAULT_CMDLINE, CONFIG_DEFAULT_MEMORY >> 20, CONFIG_MAX_VCPUS,
 		CONFIG_DEFAULT_VCPUS);
 	fputs("  --console KIND       stdio (default), none, or file:PATH\n"
+	      "  --seccomp on|off     per-thread system call filters (default on; off only\n"
+	      "                       to debug a filter, never in production)\n"
 	      "  -v, --verbose        log what the VMM does to stderr\n"
 	      "  -h, --help           show this help and exit\n"
 	      "  -V, --version        show the version and exit\n"

@@ -18,6 +18,7 @@ struct cli_options {
 	const char *console; /* "stdio", "none" or "file:PATH" */
 	const char *memory;
 	const char *vcpus;
+	const char *seccomp; /* "on" or "off" (debugging only) */
 	/* Words after "--", a command for the guest to run; 0 / NULL when absent. */
 	int command_argc;
 	char **command_argv; /* points into argv */

@@ -60,6 +60,8 @@ struct vm_config {
 	char *console_path; /* CONSOLE_FILE only */
 	struct share_config shares[CONFIG_MAX_SHARES];
 	unsigned nshares;
+	/* --seccomp=off, for debugging only: no thread loads its filter (vmm/seccomp.c). */
+	bool seccomp_off;
 	/* Positions for the whole-config checks in config_validate. */
 	struct config_pos top_pos; /* the top-level mapping: "kernel" missing */
 	struct config_pos kernel_pos;

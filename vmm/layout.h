@@ -28,6 +28,16 @@
 #define LAYOUT_VIRTIO_GSI_BASE 16U
 #define LAYOUT_VIRTIO_MAX_DEVICES 8U
 
+/*
+ * virtio-fs DAX windows (shared memory region 0 of each share): above the end of RAM (and
+ * never below 4 GiB), each at its own 1 GiB-aligned base, in share order. 1 GiB keeps them
+ * clear of RAM and of each other and satisfies the guest's devm_memremap_pages (which
+ * wants 2 MiB at least) and lets the host back them with huge mappings. KVM memory slots
+ * from LAYOUT_DAX_FIRST_SLOT up (0 and 1 are RAM).
+ */
+#define LAYOUT_DAX_ALIGN 0x40000000ULL
+#define LAYOUT_DAX_FIRST_SLOT 8U
+
 #define LAYOUT_IOAPIC_ADDR 0xfec00000ULL
 #define LAYOUT_LAPIC_ADDR 0xfee00000ULL
 #define LAYOUT_IOAPIC_PINS 24U

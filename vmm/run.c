@@ -16,6 +16,7 @@
 #include "cpuid.h"
 #include "layout.h"
 #include "run.h"
+#include "seccomp.h"
 #include "shares.h"
 #include "terminal.h"
 #include "vcpu.h"
@@ -221,6 +222,25 @@ static void machine_wait(struct machine *m)
 	}
 }
 
+/*
+ * The main thread's filter, last in start-up: it covers machine_wait and the teardown.
+ * The workers loaded theirs when shares_create made them; each vCPU loads its own.
+ */
+static int machine_enter_sandbox(struct machine *m, const struct vm_config *cfg)
+{
+	int ret;
+
+	if (cfg->seccomp_off) {
+		log_info("seccomp filters are off (--seccomp=off): for debugging only");
+		return 0;
+	}
+	ret = seccomp_install(SECCOMP_ROLE_MAIN, "main");
+	if (ret)
+		snprintf(m->err, sizeof(m->err), "cannot load the seccomp filter: %s",
+			 strerror(-ret));
+	return ret;
+}
+
 static int machine_start(struct machine *m, const struct vm_config *cfg)
 {
 	struct boot_cpu_state entry;
@@ -244,8 +264,10 @@ static int machine_start(struct machine *m, const struct vm_config *cfg)
 		ret = vcpu_init_kick_signal();
 	if (ret == 0 && m->console_in_fd >= 0)
 		ret = terminal_enter_raw(m->console_in_fd);
-	for (i = 0; ret == 0 && i < m->vm.nvcpus; i++)
+	for (i = 0; ret == 0 && i < m->vm.nvcpus; i++) {
+		m->vm.vcpus[i].seccomp = !cfg->seccomp_off; /* loaded by the thread itself */
 		ret = vcpu_start(&m->vm.vcpus[i]);
+	}
 	if (ret && !m->err[0])
 		snprintf(m->err, sizeof(m->err), "start-up failed: %s", strerror(-ret));
 	return ret;
@@ -297,7 +319,7 @@ int run_vm(const struct vm_config *cfg)
 	m->signal_fd = -1;
 	if (vm_open_kvm(&m->vm, m->err, sizeof(m->err)) == 0) {
 		m->vm.nvcpus = cfg->vcpus;
-		if (machine_start(m, cfg) == 0)
+		if (machine_start(m, cfg) == 0 && machine_enter_sandbox(m, cfg) == 0)
 			machine_wait(m);
 		else
 			vm_request_stop(&m->vm, VM_STOP_ERROR);

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include "../boot/acpi.h"
+#include "../devices/virtio_fs/dax.h"
 #include "../devices/virtio_fs/device.h"
 #include "config.h"
 #include "vm.h"
@@ -13,6 +14,10 @@ struct shares {
 	struct fuse_server *server[CONFIG_MAX_SHARES];
 	struct vfs_device dev[CONFIG_MAX_SHARES];
 	struct acpi_mmio_device acpi[CONFIG_MAX_SHARES]; /* what the DSDT describes */
+	struct dax_window dax[CONFIG_MAX_SHARES];	 /* host == NULL: that share has none */
+	struct dax_space space; /* RAM + every window: the queues' buffer translation */
+	uint64_t next_dax_gpa;	/* where the next share's window goes (vmm/layout.h) */
+	bool seccomp;		/* the devices' workers load their seccomp filter */
 };
 
 /* Create the devices on vm's MMIO bus, wired to KVM ioeventfds and irqfds. */

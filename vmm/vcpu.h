@@ -3,12 +3,16 @@
 #define MICROVM_VCPU_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <linux/kvm.h>
 #include "../boot/boot.h"
 #include "util.h"
 
 struct vm;
+
+/* Interrupts KVM_RUN (vcpu_kick); also the only signal the seccomp filters let us send. */
+#define VCPU_KICK_SIGNAL SIGUSR1
 
 struct vcpu {
 	struct vm *vm;
@@ -17,6 +21,7 @@ struct vcpu {
 	struct kvm_run *run; /* shared with KVM; touched only by this vCPU's thread and kicks */
 	pthread_t thread;
 	bool thread_started;
+	bool seccomp; /* load the vCPU seccomp filter when the thread starts (set before vcpu_start) */
 };
 
 /* Create vCPU index and give it CPUID (from supported) and its LAPIC/FPU reset state. */

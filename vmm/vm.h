@@ -31,6 +31,13 @@ struct vm {
 	struct vcpu *vcpus;
 	_Atomic int stop_reason; /* enum vm_stop_reason, set once by vm_request_stop */
 	int stop_eventfd;        /* signalled by vm_request_stop; the main thread waits on it */
+	/*
+	 * KVM_RUN failed with EFAULT (a guest access to memory with no valid host page, e.g.
+	 * a hole in a DAX window): the hook may fix the cause and returns how many ranges it
+	 * changed; 0 (or no hook) stops the VM. Set before vCPUs run.
+	 */
+	unsigned (*efault_repair)(void *ctx);
+	void *efault_ctx;
 };
 
 /*

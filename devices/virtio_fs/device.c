@@ -24,10 +24,20 @@ static void vfs_stop_workers(struct vfs_device *dev)
 	if (write(dev->stop_fd, &one, sizeof(one)) < 0) {
 		/* Cannot fail for a non-overflowing eventfd; workers also poll `stopping`. */
 	}
-	/* A worker parked in a SETLKW wait must come back before we can join it. */
-	fuse_server_cancel_waits(dev->server);
+	/* A worker waiting in SETLKW must come back before it can park. */
+	if (dev->server) /* NULL after an init that refused its config */
+		fuse_server_cancel_waits(dev->server);
 	for (i = 0; i < dev->nworkers; i++)
-		vfs_worker_join(&dev->workers[i]);
+		vfs_worker_park(&dev->workers[i]);
+}
+
+/* After vfs_stop_workers: end the (parked) threads. */
+static void vfs_destroy_workers(struct vfs_device *dev)
+{
+	unsigned i;
+
+	for (i = 0; i < dev->nworkers; i++)
+		vfs_worker_destroy(&dev->workers[i]);
 	free(dev->workers);
 	dev->workers = NULL;
 	dev->nworkers = 0;
@@ -38,8 +48,12 @@ static void vfs_reset(void *opaque)
 	vfs_stop_workers(opaque);
 }
 
-/* Hiprio gets one worker (FORGETs are quick); each request queue gets a pool. */
-static int vfs_start_workers(struct vfs_device *dev)
+/*
+ * Hiprio gets one worker (FORGETs are quick); each request queue gets a pool. Created
+ * parked at init, by the unfiltered start-up thread: see worker.c for why not at
+ * DRIVER_OK.
+ */
+static int vfs_create_workers(struct vfs_device *dev)
 {
 	unsigned total = 1 + dev->request_queues * dev->workers_per_queue;
 	unsigned i;
@@ -51,7 +65,7 @@ static int vfs_start_workers(struct vfs_device *dev)
 	for (i = 0; i < total && ret == 0; i++) {
 		unsigned queue = i == 0 ? VFS_HIPRIO_QUEUE : 1 + (i - 1) / dev->workers_per_queue;
 
-		ret = vfs_worker_start(&dev->workers[i], dev, queue);
+		ret = vfs_worker_create(&dev->workers[i], dev, queue);
 		if (ret == 0)
 			dev->nworkers = i + 1;
 	}
@@ -62,7 +76,7 @@ static int vfs_activate(void *opaque, struct vq *queues, unsigned nqueues, uint6
 {
 	struct vfs_device *dev = opaque;
 	uint64_t count;
-	int ret;
+	unsigned i;
 
 	(void)queues;
 	(void)nqueues;
@@ -72,10 +86,9 @@ static int vfs_activate(void *opaque, struct vq *queues, unsigned nqueues, uint6
 		/* EAGAIN: first activation, nothing to clear. */
 	}
 	atomic_store(&dev->stopping, false);
-	ret = vfs_start_workers(dev);
-	if (ret)
-		vfs_stop_workers(dev);
-	return ret;
+	for (i = 0; i < dev->nworkers; i++)
+		vfs_worker_resume(&dev->workers[i]);
+	return 0;
 }
 
 static bool vfs_shm_region(void *opaque, uint32_t id, struct vmmio_shm_region *region)
@@ -121,6 +134,7 @@ int vfs_device_init(struct vfs_device *dev, const struct vfs_device_config *cfg,
 		.reset = vfs_reset,
 		.shm_region = vfs_shm_region,
 	};
+	int ret;
 
 	memset(dev, 0, sizeof(*dev));
 	dev->stop_fd = -1;
@@ -135,14 +149,19 @@ int vfs_device_init(struct vfs_device *dev, const struct vfs_device_config *cfg,
 	dev->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (dev->stop_fd < 0)
 		return -errno;
-	return vmmio_init(&dev->transport, &ops, dev, mem, base, gsi);
+	dev->seccomp = cfg->seccomp;
+	ret = vmmio_init(&dev->transport, &ops, dev, mem, base, gsi);
+	if (ret == 0)
+		ret = vfs_create_workers(dev);
+	return ret;
 }
 
 void vfs_device_destroy(struct vfs_device *dev)
 {
-	/* Resets an active device, which stops and joins the workers. */
+	/* Resets an active device, which stops and parks the workers; then they end. */
 	vmmio_destroy(&dev->transport);
 	vfs_stop_workers(dev);
+	vfs_destroy_workers(dev);
 	if (dev->stop_fd >= 0)
 		close(dev->stop_fd);
 	dev->stop_fd = -1;

@@ -25,6 +25,7 @@ struct vfs_device_config {
 	unsigned workers_per_queue; /* 0: VFS_DEFAULT_WORKERS_PER_QUEUE */
 	struct fuse_server *server; /* owned by the caller, outlives the device */
 	struct vmmio_shm_region dax; /* len 0: no DAX window (region 0 reads as absent) */
+	bool seccomp; /* workers load the SECCOMP_ROLE_VFS_WORKER filter (vmm/seccomp.c) */
 };
 
 struct vfs_device {
@@ -35,9 +36,13 @@ struct vfs_device {
 	unsigned request_queues;
 	unsigned workers_per_queue;
 	struct vmmio_shm_region dax;
-	/* Between activate and reset, written only by the transport's callbacks (its lock). */
+	/*
+	 * Created parked by vfs_device_init, resumed by activate, parked again by reset, ended
+	 * by vfs_device_destroy; the array is written only at init and destroy.
+	 */
 	struct vfs_worker *workers;
 	unsigned nworkers;
+	bool seccomp;
 	int stop_fd;            /* eventfd: readable once the device is stopping */
 	_Atomic bool stopping;
 };

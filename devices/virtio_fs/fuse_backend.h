@@ -153,6 +153,13 @@ struct fuse_backend_ops {
 		     uint64_t owner, const struct fuse_lock *lk, bool is_flock, bool wait);
 	/* INTERRUPT: cancel the waiting request with this unique (SETLKW); no reply. */
 	void (*interrupt)(void *be, uint64_t unique);
+
+	/*
+	 * DAX: a new descriptor of regular file nodeid, opened read-only or read-write, for
+	 * the caller to mmap and close. SETUPMAPPING carries no usable fh (Linux sends -1) and
+	 * a mapping outlives every handle, so it cannot borrow an open file's descriptor.
+	 */
+	int (*map_open)(void *be, uint64_t nodeid, bool writable, int *fd);
 };
 
 /* The null backend: every op answers ENOSYS, FORGET does nothing. */

@@ -24,6 +24,9 @@ struct fuse_dax_ops {
 		     const struct fuse_setupmapping_in *in);
 	int (*remove)(void *dax, const struct fuse_ctx *c, const struct fuse_removemapping_one *v,
 		      uint32_t count);
+	/* Optional: flush (msync) what is mapped of nodeid, or of every file when nodeid is 0;
+	 * FSYNC and SYNCFS call it before the backend's own sync. */
+	int (*sync)(void *dax, uint64_t nodeid);
 };
 
 struct fuse_server_config {
@@ -68,6 +71,13 @@ size_t fuse_server_handle(struct fuse_server *srv, const struct iovec *in, unsig
 void fuse_server_cancel_waits(struct fuse_server *srv);
 
 void fuse_server_get_stats(struct fuse_server *srv, struct fuse_server_stats *st);
+
+/*
+ * For the DAX mapper's setup hook: a new descriptor of regular file nodeid through the
+ * backend's map_open (ENOSYS without one); the caller mmaps and closes it.
+ */
+MUST_CHECK int fuse_server_map_open(struct fuse_server *srv, uint64_t nodeid, bool writable,
+				    int *fd);
 
 /* The FUSE flags INIT agreed (0 before INIT); for tests and diagnostics. */
 uint64_t fuse_server_flags(struct fuse_server *srv);

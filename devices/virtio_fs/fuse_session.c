@@ -141,7 +141,18 @@ int fuse_do_interrupt(struct fuse_req *r)
 
 int fuse_do_syncfs(struct fuse_req *r)
 {
-	return FUSE_CALL(r, syncfs, &r->ctx, r->hdr.nodeid);
+	struct fuse_server *srv = r->srv;
+	int err = srv->dax && srv->dax->sync ? srv->dax->sync(srv->dax_opaque, 0) : 0;
+
+	/* msync of every DAX mapping first: stores the guest made through the window. */
+	return err ? err : FUSE_CALL(r, syncfs, &r->ctx, r->hdr.nodeid);
+}
+
+int fuse_server_map_open(struct fuse_server *srv, uint64_t nodeid, bool writable, int *fd)
+{
+	if (!srv->ops->map_open)
+		return -ENOSYS;
+	return srv->ops->map_open(srv->be, nodeid, writable, fd);
 }
 
 int fuse_do_setupmapping(struct fuse_req *r)

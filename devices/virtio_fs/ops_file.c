@@ -159,9 +159,17 @@ int fuse_do_release(struct fuse_req *r)
 int fuse_do_fsync(struct fuse_req *r)
 {
 	struct fuse_fsync_in in;
+	struct fuse_server *srv = r->srv;
 
 	if (fuse_req_fixed(r, &in, sizeof(in)))
 		return -EINVAL;
+	/* A DAX file's stores went through the window, not WRITE: msync its mappings first. */
+	if (srv->dax && srv->dax->sync) {
+		int err = srv->dax->sync(srv->dax_opaque, r->hdr.nodeid);
+
+		if (err)
+			return err;
+	}
 	return FUSE_CALL(r, fsync, &r->ctx, r->hdr.nodeid, in.fh,
 			 in.fsync_flags & FUSE_FSYNC_FDATASYNC);
 }

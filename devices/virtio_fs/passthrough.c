@@ -414,4 +414,5 @@ const struct fuse_backend_ops pt_backend_ops = {
 	.removexattr = pt_op_removexattr,
 	.getlk = pt_op_getlk,
 	.setlk = pt_op_setlk,
+	.map_open = pt_op_map_open,
 };

@@ -224,6 +224,27 @@ int pt_op_fsync(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh
 	return err;
 }
 
+/* The DAX mapper's own descriptor: O_RDONLY or O_RDWR, never O_APPEND (mmap would refuse it). */
+int pt_op_map_open(void *be, uint64_t nodeid, bool writable, int *fd)
+{
+	struct pt *pt = be;
+	struct pt_iref ir;
+	int err;
+
+	if (writable && pt->readonly)
+		return -EROFS;
+	err = pt_itab_get(pt->itab, nodeid, &ir);
+	if (err)
+		return err;
+	/* Only regular files: a directory, device or FIFO has no pages to map. */
+	err = S_ISREG(ir.type) ? pt_reopen(pt, &ir, writable ? O_RDWR : O_RDONLY) : -ENODEV;
+	pt_itab_put(pt->itab, &ir);
+	if (err < 0)
+		return err;
+	*fd = err;
+	return 0;
+}
+
 int pt_op_fallocate(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh, int mode,
 		    uint64_t off, uint64_t len)
 {

@@ -87,6 +87,7 @@ int pt_op_flush(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh
 int pt_op_release(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh,
 		  uint32_t release_flags, uint64_t lock_owner);
 int pt_op_fsync(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh, bool datasync);
+int pt_op_map_open(void *be, uint64_t nodeid, bool writable, int *fd);
 int pt_op_fallocate(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh, int mode,
 		    uint64_t off, uint64_t len);
 int pt_op_lseek(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh, uint64_t off,

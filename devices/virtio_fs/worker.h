@@ -15,13 +15,27 @@ struct vfs_worker {
 	int notify_fd; /* the queue's ioeventfd */
 	struct vq_chain chain;
 	pthread_t thread;
-	bool started;
+	bool started; /* the thread exists: between vfs_worker_create and vfs_worker_destroy */
 	char name[16]; /* "vfs:TAG:qN", cut to the 15 bytes a thread name holds */
+	pthread_mutex_t park_lock;
+	pthread_cond_t park_cond;
+	/* protected by park_lock */
+	bool ready;    /* the thread has set itself up; setup_err says how */
+	int setup_err;
+	bool run;      /* set by vfs_worker_resume; the worker clears it when it parks */
+	bool quit;     /* set by vfs_worker_destroy */
 };
 
-/* Start a worker on queue index of dev (whose transport owns the queue). */
-int vfs_worker_start(struct vfs_worker *w, struct vfs_device *dev, unsigned index) MUST_CHECK;
-/* Wait for the thread after dev->stopping was set and stop_fd signalled. */
-void vfs_worker_join(struct vfs_worker *w);
+/*
+ * Create the thread for queue index of dev (whose transport owns the queue), parked;
+ * returns once it has blocked signals and loaded its seccomp filter (if dev->seccomp).
+ */
+int vfs_worker_create(struct vfs_worker *w, struct vfs_device *dev, unsigned index) MUST_CHECK;
+/* Activation: serve the queue until dev->stopping. */
+void vfs_worker_resume(struct vfs_worker *w);
+/* After dev->stopping was set and stop_fd signalled: wait until the worker has parked. */
+void vfs_worker_park(struct vfs_worker *w);
+/* End the thread (parked or never resumed) and free what create took. */
+void vfs_worker_destroy(struct vfs_worker *w);
 
 #endif

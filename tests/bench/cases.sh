@@ -1,12 +1,15 @@
 #!/bin/bash
-# cases.sh (bench): boot-time and VMM-overhead figures, side by side with QEMU's microvm.
+# cases.sh (bench): boot-time, VMM-overhead and in-guest virtio-fs figures, beside QEMU's microvm.
 #
 # Runs where /dev/kvm works (directly or inside the nested helper VM); bench.sh sets it up.
-# Environment: E2E_VMM_KIND, E2E_VMM_BIN, E2E_KERNEL, E2E_INITRD, E2E_WORKDIR (as for the
-# e2e cases); BENCH_RUNS (default 5), BENCH_MEMORY (MiB, default 256), E2E_TIMEOUT.
+# Environment: E2E_VMM_KIND, E2E_VMM_BIN, E2E_KERNEL, E2E_INITRD, E2E_VFS_INITRD,
+# E2E_WORKDIR (as for the e2e cases), BENCH_FSBENCH; BENCH_RUNS (default 5), BENCH_MEMORY
+# (MiB, default 256), E2E_TIMEOUT; BENCH_ONLY (a subset of "boot rss vfs"); the BENCH_VFS_*
+# settings of cases_vfs.sh.
 # Prints exactly:
 #   BENCH boot_to_userspace value=<ms> unit=ms ref=qemu-microvm:<ms> ratio=<v/ref>
 #   BENCH vmm_private_rss value=<KiB> unit=KiB ref=qemu-microvm:<KiB> ratio=<v/ref>
+#   BENCH vfs_guest_<phase> ...      (create stat unlink write read; see cases_vfs.sh)
 # boot_to_userspace: process start to the guest's first user-space line, median of runs.
 # vmm_private_rss: Private_Clean + Private_Dirty over /proc/PID/smaps while the guest idles
 # in user space, less the guest RAM mapping (the one mapping of exactly the RAM size).
@@ -16,6 +19,10 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../e2e/lib.sh
 . "$HERE/../e2e/lib.sh"
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+# shellcheck source=cases_vfs.sh
+. "$HERE/cases_vfs.sh"
 
 : "${E2E_VMM_KIND:=microvm}" "${E2E_VMM_BIN:?}" "${E2E_KERNEL:?}" "${E2E_INITRD:?}"
 : "${E2E_WORKDIR:?}" "${BENCH_RUNS:=5}" "${BENCH_MEMORY:=256}"
@@ -131,14 +138,6 @@ rss_once() {
 	printf '%s\n' "$kb"
 }
 
-median() {
-	printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
-
-ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA" || b == 0) print "NA"; else printf "%.2f\n", a / b }'
-}
-
 # Alternate the two VMMs so that drift in a slow (emulated) host hits both alike.
 bench_boot() {
 	local i ms vm=() ref=()
@@ -150,18 +149,8 @@ bench_boot() {
 		printf '# boot_to_userspace run %d: %s %s ms, qemu-microvm %s ms\n' \
 			"$i" "$E2E_VMM_KIND" "${vm[-1]}" "${ref[-1]}"
 	done
-	BOOT_VM=$(median_or_na "${vm[@]}")
-	BOOT_REF=$(median_or_na "${ref[@]}")
-}
-
-# The median, or NA when any run failed.
-median_or_na() {
-	local v
-	for v; do [[ $v != NA ]] || {
-		echo NA
-		return
-	}; done
-	median "$@"
+	BOOT_VM=$(bench_median_or_na "${vm[@]}")
+	BOOT_REF=$(bench_median_or_na "${ref[@]}")
 }
 
 bench_main() {
@@ -170,17 +159,21 @@ bench_main() {
 	printf '# VMM: %s (%s); reference: %s; %s MiB, 1 vCPU, %s runs%s\n' "$E2E_VMM_KIND" \
 		"$E2E_VMM_BIN" "$QEMU_BIN" "$BENCH_MEMORY" "$BENCH_RUNS" \
 		"$([[ ${MICROVM_E2E_NESTED:-0} == 1 ]] && echo ', inside the nested helper VM')"
-	bench_boot
-	rss_vm=$(rss_once "$E2E_VMM_KIND" "$E2E_VMM_BIN") || rss_vm=NA
-	rss_ref=$(rss_once qemu "$QEMU_BIN") || rss_ref=NA
-	printf 'BENCH boot_to_userspace value=%s unit=ms ref=qemu-microvm:%s ratio=%s\n' \
-		"$BOOT_VM" "$BOOT_REF" "$(ratio "$BOOT_VM" "$BOOT_REF")"
-	printf 'BENCH vmm_private_rss value=%s unit=KiB ref=qemu-microvm:%s ratio=%s\n' \
-		"$rss_vm" "$rss_ref" "$(ratio "$rss_vm" "$rss_ref")"
-	if [[ "$BOOT_VM $BOOT_REF $rss_vm $rss_ref" == *NA* ]]; then
-		e2e_log "some runs failed; their serial logs are in $E2E_WORKDIR"
-		status=1
+	if bench_wanted boot; then
+		bench_boot
+		bench_line boot_to_userspace "$BOOT_VM" ms qemu-microvm "$BOOT_REF"
+		[[ "$BOOT_VM $BOOT_REF" != *NA* ]] || status=1
 	fi
+	if bench_wanted rss; then
+		rss_vm=$(rss_once "$E2E_VMM_KIND" "$E2E_VMM_BIN") || rss_vm=NA
+		rss_ref=$(rss_once qemu "$QEMU_BIN") || rss_ref=NA
+		bench_line vmm_private_rss "$rss_vm" KiB qemu-microvm "$rss_ref"
+		[[ "$rss_vm $rss_ref" != *NA* ]] || status=1
+	fi
+	if bench_wanted vfs; then
+		bench_vfs || status=1
+	fi
+	((status == 0)) || e2e_log "some runs failed; their serial logs are in $E2E_WORKDIR"
 	return "$status"
 }
 

@@ -252,6 +252,9 @@ CASES=(
 # shellcheck source=cases_vfs.sh
 . "$HERE/cases_vfs.sh"
 CASES+=("${VFS_CASES[@]}")
+# shellcheck source=cases_dax.sh
+. "$HERE/cases_dax.sh"
+CASES+=("${DAX_CASES[@]}")
 
 cases_main() {
 	local entry name selected=()

@@ -1,0 +1,197 @@
+# cases_vfs.sh (bench): fsbench in the guest over virtio-fs, microvm against QEMU + virtiofsd.
+# shellcheck shell=bash
+#
+# Sourced by cases.sh; bench_vfs prints, for the phases create, stat, unlink, write, read:
+#   BENCH vfs_guest_<phase> value=<v> unit=<ops/s|MB/s> ref=qemu-virtiofsd:<v> ratio=<v/ref>
+# Both guests boot the same kernel and virtio-fs initramfs (E2E_VFS_INITRD) with the same
+# memory and one vCPU, mount the share "work" (one request queue, cache=auto, no DAX) on
+# /mnt, copy fsbench out of it and run it in /mnt, which the host backs with the same
+# directory: on L1's tmpfs inside the nested helper VM, else under $TMPDIR. The reference
+# is QEMU's microvm machine with a modern virtio-mmio vhost-user-fs device and Debian's C
+# virtiofsd (/usr/lib/qemu/virtiofsd, one request queue: it aborts on a second).
+# fsbench drops the guest's caches before its stat and read phases; the host's stay warm.
+# The runs alternate the two VMMs; the figures are medians of the runs, from the guest's
+# own clock (its clock source is printed as a comment).
+#
+# Environment: BENCH_VFS_RUNS (default 1 nested, 3 otherwise), BENCH_VFS_FILES (500 nested,
+# 5000 otherwise), BENCH_VFS_SIZE_MIB (32 nested, 256 otherwise), BENCH_VFS_MEMORY (MiB,
+# default 512), BENCH_VFS_TIMEOUT (seconds per guest, 900 nested, 120 otherwise),
+# MICROVM_BENCH_VIRTIOFSD (default /usr/lib/qemu/virtiofsd), BENCH_VIRTIOFSD_OPTS (extra
+# -o options for it, e.g. sandbox=chroot).
+
+VFSB_TAG=work
+VFSB_VIRTIOFSD=${MICROVM_BENCH_VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
+if [[ ${MICROVM_E2E_NESTED:-0} == 1 ]]; then
+	: "${BENCH_VFS_RUNS:=1}" "${BENCH_VFS_FILES:=500}" "${BENCH_VFS_SIZE_MIB:=32}"
+	: "${BENCH_VFS_TIMEOUT:=900}"
+else
+	: "${BENCH_VFS_RUNS:=3}" "${BENCH_VFS_FILES:=5000}" "${BENCH_VFS_SIZE_MIB:=256}"
+	: "${BENCH_VFS_TIMEOUT:=120}"
+fi
+: "${BENCH_VFS_MEMORY:=512}"
+
+# The guest's command line: mount the share, run guest.sh from it (see vfsb_guest_script).
+vfsb_cmdline() {
+	local run="mkdir -p /mnt && mount -t virtiofs $VFSB_TAG /mnt && cp /mnt/guest.sh /guest.sh && exec /bin/sh /guest.sh"
+	printf '%s e2e.action=poweroff -- /bin/sh -c "%s"\n' "$E2E_BASE_CMDLINE" "$run"
+}
+
+# fsbench runs from the initramfs, not from the share it measures; the unmount at the end
+# makes the guest return every inode (FORGET) before it powers off.
+vfsb_guest_script() {
+	cat >"$VFSB_SHARE/guest.sh" <<EOF
+# guest.sh: run by the benchmark guest (tests/bench/cases_vfs.sh)
+cd /
+cp /mnt/fsbench /fsbench || exit 1
+echo "VFSBENCH clocksource=\$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+/fsbench --files $BENCH_VFS_FILES --size $BENCH_VFS_SIZE_MIB /mnt
+status=\$?
+umount /mnt || echo "VFSBENCH umount failed"
+exit \$status
+EOF
+}
+
+vfsb_setup() {
+	local fsbench
+	fsbench=$(bench_fsbench_binary) || {
+		e2e_log "no tests/bench/fsbench binary (make tests/bench/fsbench, or set BENCH_FSBENCH)"
+		return 1
+	}
+	[[ -n ${E2E_VFS_INITRD:-} && -s $E2E_VFS_INITRD ]] || {
+		e2e_log "no guest initramfs with virtiofs (E2E_VFS_INITRD, set by bench.sh)"
+		return 1
+	}
+	# Not in E2E_WORKDIR: in L1 that is a 9p share (slow, and it refuses sockets).
+	VFSB_BASE=$(mktemp -d "${TMPDIR:-/tmp}/microvm-bench-vfs.XXXXXX")
+	VFSB_SHARE=$VFSB_BASE/share
+	mkdir -p "$VFSB_SHARE"
+	cp "$fsbench" "$VFSB_SHARE/fsbench"
+	vfsb_guest_script
+}
+
+# Boot microvm with the share; the guest's serial output goes to OUT.
+vfsb_run_microvm() {
+	local out=$1 err=$2 cfg=$VFSB_BASE/vm.yaml
+	cat >"$cfg" <<EOF
+# microvm benchmark configuration: one virtio-fs share (tests/bench/cases_vfs.sh)
+kernel: $E2E_KERNEL
+initrd: $E2E_VFS_INITRD
+cmdline: '$(vfsb_cmdline)'
+memory: ${BENCH_VFS_MEMORY}M
+vcpus: 1
+console: stdio
+shares:
+  - tag: $VFSB_TAG
+    path: $VFSB_SHARE
+    queues: 1
+    readonly: false
+    cache: auto
+EOF
+	printf 'run: %q run -v --config %q\n' "$E2E_VMM_BIN" "$cfg" >>"$out.cmd"
+	e2e_run_timed "$out" "$err" "$BENCH_VFS_TIMEOUT" "$E2E_VMM_BIN" run -v --config "$cfg"
+}
+
+# virtiofsd serves the share on a socket; it ends when QEMU disconnects (or is killed).
+vfsb_start_virtiofsd() {
+	local sock=$1 log=$2 i
+	rm -f "$sock"
+	"$VFSB_VIRTIOFSD" --socket-path="$sock" \
+		-o "source=$VFSB_SHARE,cache=auto${BENCH_VIRTIOFSD_OPTS:+,$BENCH_VIRTIOFSD_OPTS}" \
+		</dev/null >>"$log" 2>&1 &
+	VFSB_DAEMON=$!
+	for ((i = 0; i < 100; i++)); do
+		[[ -S $sock ]] && return 0
+		kill -0 "$VFSB_DAEMON" 2>/dev/null || break
+		sleep 0.1
+	done
+	e2e_log "virtiofsd did not create $sock: $(tail -n 3 "$log")"
+	vfsb_stop_virtiofsd
+	return 1
+}
+
+vfsb_stop_virtiofsd() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$VFSB_DAEMON" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill "$VFSB_DAEMON" 2>/dev/null || true
+	wait "$VFSB_DAEMON" 2>/dev/null || true
+}
+
+# Boot QEMU's microvm machine with virtiofsd; memory must be a shared memfd for vhost-user.
+vfsb_run_qemu() {
+	local out=$1 err=$2 sock=$VFSB_BASE/vfs.sock mem=${BENCH_VFS_MEMORY}M
+	vfsb_start_virtiofsd "$sock" "$err.virtiofsd" || {
+		E2E_RC=1 E2E_MS=0
+		return 0
+	}
+	# shellcheck disable=SC2054 # commas belong to QEMU's option syntax
+	local cmd=("$QEMU_BIN" -M microvm,acpi=on,memory-backend=mem -accel kvm -cpu host
+		-smp 1 -m "$mem" -object "memory-backend-memfd,id=mem,size=$mem,share=on"
+		-global virtio-mmio.force-legacy=false
+		-nodefaults -no-user-config -no-reboot -nographic -serial stdio
+		-chardev "socket,id=vfs,path=$sock"
+		-device "vhost-user-fs-device,chardev=vfs,tag=$VFSB_TAG,num-request-queues=1"
+		-kernel "$E2E_KERNEL" -initrd "$E2E_VFS_INITRD" -append "$(vfsb_cmdline)")
+	{ printf 'run:' && printf ' %q' "${cmd[@]}" && echo; } >>"$out.cmd"
+	# e2e_run_timed wraps it in timeout -k: QEMU can block in vhost-user teardown.
+	e2e_run_timed "$out" "$err" "$BENCH_VFS_TIMEOUT" "${cmd[@]}"
+	vfsb_stop_virtiofsd
+}
+
+# One guest run of KIND (vm or ref); appends the rates to VFSB_<KIND>_<phase>.
+vfsb_once() {
+	local kind=$1 i=$2 out p ok=1
+	out=$E2E_WORKDIR/vfs-$kind-$i.out
+	if [[ $kind == ref || $E2E_VMM_KIND != microvm ]]; then
+		vfsb_run_qemu "$out" "$E2E_WORKDIR/vfs-$kind-$i.err"
+	else
+		vfsb_run_microvm "$out" "$E2E_WORKDIR/vfs-$kind-$i.err"
+	fi
+	if ((E2E_RC != 0)) || ! bench_fs_done "$out" || ! grep -q '^MICROVM-E2E status=0' "$out"; then
+		ok=0
+		e2e_log "vfs_guest $kind run $i failed (exit status $E2E_RC after $E2E_MS ms); the end of its output:"
+		tail -n 15 "$out" | sed 's/^/    /' >&2
+	fi
+	for p in "${BENCH_FS_PHASES[@]}"; do
+		local -n vfsb_vals=VFSB_${kind}_$p
+		if ((ok)); then
+			vfsb_vals+=("$(bench_fs_value "$out" "$p")")
+		else
+			vfsb_vals+=(NA)
+		fi
+	done
+	VFSB_CLOCK[$kind]=$(sed -n 's/^VFSBENCH clocksource=//p' "$out" | tr -d '\r' | head -n 1)
+	VFSB_MS[$kind]=$E2E_MS
+	((ok))
+}
+
+bench_vfs() {
+	local i p status=0 name=$E2E_VMM_KIND
+	local -A VFSB_CLOCK=() VFSB_MS=()
+	[[ $E2E_VMM_KIND == microvm ]] || name="$E2E_VMM_KIND-virtiofsd"
+	for p in "${BENCH_FS_PHASES[@]}"; do
+		local -a "VFSB_vm_$p=()" "VFSB_ref_$p=()"
+	done
+	if ! vfsb_setup; then
+		status=1
+		BENCH_VFS_RUNS=0
+	fi
+	printf '# vfs_guest: %s files, %s MiB in 1 MiB writes, %s MiB, 1 vCPU, 1 queue, cache=auto, %s runs; reference: %s\n' \
+		"$BENCH_VFS_FILES" "$BENCH_VFS_SIZE_MIB" "$BENCH_VFS_MEMORY" "$BENCH_VFS_RUNS" \
+		"$VFSB_VIRTIOFSD"
+	for ((i = 1; i <= BENCH_VFS_RUNS; i++)); do
+		vfsb_once vm "$i" || status=1
+		vfsb_once ref "$i" || status=1
+		printf '# vfs_guest run %d: guest wall time %s %s ms (clock %s), qemu-virtiofsd %s ms (clock %s)\n' \
+			"$i" "$name" "${VFSB_MS[vm]}" "${VFSB_CLOCK[vm]:-?}" "${VFSB_MS[ref]}" "${VFSB_CLOCK[ref]:-?}"
+	done
+	for p in "${BENCH_FS_PHASES[@]}"; do
+		local -n vfsb_vm=VFSB_vm_$p vfsb_ref=VFSB_ref_$p
+		bench_line "vfs_guest_$p" "$(bench_median_or_na "${vfsb_vm[@]}")" "${BENCH_FS_UNIT[$p]}" \
+			qemu-virtiofsd "$(bench_median_or_na "${vfsb_ref[@]}")"
+	done
+	[[ -z ${VFSB_BASE:-} ]] || rm -rf "$VFSB_BASE"
+	return "$status"
+}
