@@ -13,22 +13,21 @@
 # The runs alternate the two VMMs; the figures are medians of the runs, from the guest's
 # own clock (its clock source is printed as a comment).
 #
-# Environment: BENCH_VFS_RUNS (default 1 nested, 3 otherwise), BENCH_VFS_FILES (500 nested,
+# Environment: BENCH_VFS_RUNS (default 3), BENCH_VFS_FILES (500 nested,
 # 5000 otherwise), BENCH_VFS_SIZE_MIB (32 nested, 256 otherwise), BENCH_VFS_MEMORY (MiB,
-# default 512), BENCH_VFS_TIMEOUT (seconds per guest, 900 nested, 120 otherwise),
+# default 512), BENCH_VFS_TIMEOUT (seconds per guest, 300 nested, 120 otherwise),
 # MICROVM_BENCH_VIRTIOFSD (default /usr/lib/qemu/virtiofsd), BENCH_VIRTIOFSD_OPTS (extra
 # -o options for it, e.g. sandbox=chroot).
 
 VFSB_TAG=work
 VFSB_VIRTIOFSD=${MICROVM_BENCH_VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
+# Emulated (TCG) L1 is tens of times slower than hardware: a smaller workload there.
 if [[ ${MICROVM_E2E_NESTED:-0} == 1 ]]; then
-	: "${BENCH_VFS_RUNS:=1}" "${BENCH_VFS_FILES:=500}" "${BENCH_VFS_SIZE_MIB:=32}"
-	: "${BENCH_VFS_TIMEOUT:=900}"
+	: "${BENCH_VFS_FILES:=500}" "${BENCH_VFS_SIZE_MIB:=32}" "${BENCH_VFS_TIMEOUT:=300}"
 else
-	: "${BENCH_VFS_RUNS:=3}" "${BENCH_VFS_FILES:=5000}" "${BENCH_VFS_SIZE_MIB:=256}"
-	: "${BENCH_VFS_TIMEOUT:=120}"
+	: "${BENCH_VFS_FILES:=5000}" "${BENCH_VFS_SIZE_MIB:=256}" "${BENCH_VFS_TIMEOUT:=120}"
 fi
-: "${BENCH_VFS_MEMORY:=512}"
+: "${BENCH_VFS_RUNS:=3}" "${BENCH_VFS_MEMORY:=512}"
 
 # The guest's command line: mount the share, run guest.sh from it (see vfsb_guest_script).
 vfsb_cmdline() {
@@ -69,6 +68,18 @@ vfsb_setup() {
 	vfsb_guest_script
 }
 
+# Run a VMM with the time limit, stdin from /dev/null; sets E2E_RC (124: timed out) and
+# E2E_MS. The serial output goes straight to OUT (CRs and all), not through a pipe, so
+# that what a hung guest printed is there to read. Usage: vfsb_timed OUT ERR COMMAND...
+vfsb_timed() {
+	local out=$1 err=$2 t0=$EPOCHREALTIME
+	shift 2
+	E2E_RC=0
+	# -k: QEMU can block in vhost-user teardown and ignore the first signal.
+	timeout -k 5 "$BENCH_VFS_TIMEOUT" "$@" </dev/null >"$out" 2>"$err" || E2E_RC=$?
+	E2E_MS=$(e2e_elapsed_ms "$t0")
+}
+
 # Boot microvm with the share; the guest's serial output goes to OUT.
 vfsb_run_microvm() {
 	local out=$1 err=$2 cfg=$VFSB_BASE/vm.yaml
@@ -88,7 +99,7 @@ shares:
     cache: auto
 EOF
 	printf 'run: %q run -v --config %q\n' "$E2E_VMM_BIN" "$cfg" >>"$out.cmd"
-	e2e_run_timed "$out" "$err" "$BENCH_VFS_TIMEOUT" "$E2E_VMM_BIN" run -v --config "$cfg"
+	vfsb_timed "$out" "$err" "$E2E_VMM_BIN" run -v --config "$cfg"
 }
 
 # virtiofsd serves the share on a socket; it ends when QEMU disconnects (or is killed).
@@ -135,8 +146,7 @@ vfsb_run_qemu() {
 		-device "vhost-user-fs-device,chardev=vfs,tag=$VFSB_TAG,num-request-queues=1"
 		-kernel "$E2E_KERNEL" -initrd "$E2E_VFS_INITRD" -append "$(vfsb_cmdline)")
 	{ printf 'run:' && printf ' %q' "${cmd[@]}" && echo; } >>"$out.cmd"
-	# e2e_run_timed wraps it in timeout -k: QEMU can block in vhost-user teardown.
-	e2e_run_timed "$out" "$err" "$BENCH_VFS_TIMEOUT" "${cmd[@]}"
+	vfsb_timed "$out" "$err" "${cmd[@]}"
 	vfsb_stop_virtiofsd
 }
 
@@ -149,10 +159,11 @@ vfsb_once() {
 	else
 		vfsb_run_microvm "$out" "$E2E_WORKDIR/vfs-$kind-$i.err"
 	fi
-	if ((E2E_RC != 0)) || ! bench_fs_done "$out" || ! grep -q '^MICROVM-E2E status=0' "$out"; then
+	if ((E2E_RC != 0)) || ! bench_fs_done "$out" ||
+		! tr -d '\r' <"$out" | grep -qx 'MICROVM-E2E status=0'; then
 		ok=0
 		e2e_log "vfs_guest $kind run $i failed (exit status $E2E_RC after $E2E_MS ms); the end of its output:"
-		tail -n 15 "$out" | sed 's/^/    /' >&2
+		tail -n 15 "$out" | tr -d '\r' | sed 's/^/    /' >&2
 	fi
 	for p in "${BENCH_FS_PHASES[@]}"; do
 		local -n vfsb_vals=VFSB_${kind}_$p

@@ -34,6 +34,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "../../vmm/util.h" /* MUST_CHECK, ARRAY_SIZE: macros only, nothing to link */
 
 #define FSB_DATA_NAME "data"
 #define FSB_MAX_FILES 10000000UL
@@ -96,7 +97,7 @@ static void fsb_file_name(char *out, size_t len, unsigned long i)
 	snprintf(out, len, "f%07lu", i);
 }
 
-static int fsb_create(struct fsb *b)
+static MUST_CHECK int fsb_create(struct fsb *b)
 {
 	char name[32];
 
@@ -112,7 +113,7 @@ static int fsb_create(struct fsb *b)
 	return 0;
 }
 
-static int fsb_stat(struct fsb *b)
+static MUST_CHECK int fsb_stat(struct fsb *b)
 {
 	struct stat st;
 	char name[32];
@@ -127,7 +128,7 @@ static int fsb_stat(struct fsb *b)
 	return 0;
 }
 
-static int fsb_unlink(struct fsb *b)
+static MUST_CHECK int fsb_unlink(struct fsb *b)
 {
 	char name[32];
 
@@ -147,7 +148,7 @@ static void fsb_stamp(unsigned char *buf, uint64_t i)
 	memcpy(buf, &v, sizeof(v));
 }
 
-static int fsb_write_all(int fd, const unsigned char *p, size_t len)
+static MUST_CHECK int fsb_write_all(int fd, const unsigned char *p, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
@@ -162,7 +163,7 @@ static int fsb_write_all(int fd, const unsigned char *p, size_t len)
 	return 0;
 }
 
-static int fsb_write(struct fsb *b)
+static MUST_CHECK int fsb_write(struct fsb *b)
 {
 	int fd = openat(b->dfd, FSB_DATA_NAME, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
 	int err = 0;
@@ -181,7 +182,7 @@ static int fsb_write(struct fsb *b)
 }
 
 /* Reads up to LEN bytes, fewer only at end of file. Returns the count or -errno. */
-static ssize_t fsb_read_full(int fd, unsigned char *p, size_t len)
+static MUST_CHECK ssize_t fsb_read_full(int fd, unsigned char *p, size_t len)
 {
 	size_t got = 0;
 
@@ -200,7 +201,7 @@ static ssize_t fsb_read_full(int fd, unsigned char *p, size_t len)
 }
 
 /* Each block must be whole and carry its own stamp; the file must end after the last. */
-static int fsb_read(struct fsb *b)
+static MUST_CHECK int fsb_read(struct fsb *b)
 {
 	unsigned char want[8];
 	int fd = openat(b->dfd, FSB_DATA_NAME, O_RDONLY | O_CLOEXEC);
@@ -238,9 +239,9 @@ static const struct fsb_phase fsb_phases[] = {
 	{ "read", fsb_read, "3\n", true },
 };
 
-static int fsb_run_phases(struct fsb *b)
+static MUST_CHECK int fsb_run_phases(struct fsb *b)
 {
-	for (size_t i = 0; i < sizeof(fsb_phases) / sizeof(fsb_phases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(fsb_phases); i++) {
 		const struct fsb_phase *p = &fsb_phases[i];
 		double t0, secs;
 		int err;
@@ -263,7 +264,7 @@ static int fsb_run_phases(struct fsb *b)
 }
 
 /* Fills the block with a xorshift sequence: incompressible, never all zeroes. */
-static int fsb_alloc(struct fsb *b)
+static MUST_CHECK int fsb_alloc(struct fsb *b)
 {
 	uint64_t x = 0x9e3779b97f4a7c15ULL, *w;
 
@@ -281,7 +282,7 @@ static int fsb_alloc(struct fsb *b)
 	return 0;
 }
 
-static int fsb_open_workdir(struct fsb *b)
+static MUST_CHECK int fsb_open_workdir(struct fsb *b)
 {
 	int top = open(b->o.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int err = 0;
@@ -316,7 +317,7 @@ static void fsb_cleanup(struct fsb *b)
 	}
 }
 
-static bool fsb_parse_ulong(const char *s, unsigned long max, unsigned long *out)
+static MUST_CHECK bool fsb_parse_ulong(const char *s, unsigned long max, unsigned long *out)
 {
 	char *end;
 
@@ -325,7 +326,7 @@ static bool fsb_parse_ulong(const char *s, unsigned long max, unsigned long *out
 	return errno == 0 && end != s && *end == '\0' && *out >= 1 && *out <= max;
 }
 
-static int fsb_parse(int argc, char **argv, struct fsb_opts *o)
+static MUST_CHECK int fsb_parse(int argc, char **argv, struct fsb_opts *o)
 {
 	static const struct option opts[] = {
 		{ "files", required_argument, NULL, 'n' }, { "size", required_argument, NULL, 's' },

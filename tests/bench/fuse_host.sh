@@ -13,7 +13,7 @@
 # Exit status: 0; 1 when a run failed (the figures then say NA); 77 (nothing printed but a
 # comment) without root or /dev/fuse, or when mount(2) is refused.
 #
-# Environment: BENCH_FUSE_RUNS (default 3), BENCH_FUSE_FILES (default 5000),
+# Environment: BENCH_FUSE_RUNS (default 5), BENCH_FUSE_FILES (default 5000),
 # BENCH_FUSE_SIZE_MIB (default 256), BENCH_FUSE_DIR (parent of the scratch directory,
 # default $TMPDIR or /tmp; the native figures are those of its file system).
 # shellcheck source-path=SCRIPTDIR
@@ -23,7 +23,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
 
-: "${BENCH_FUSE_RUNS:=3}" "${BENCH_FUSE_FILES:=5000}" "${BENCH_FUSE_SIZE_MIB:=256}"
+: "${BENCH_FUSE_RUNS:=5}" "${BENCH_FUSE_FILES:=5000}" "${BENCH_FUSE_SIZE_MIB:=256}"
 FH_PID=
 FH_WORK=
 
@@ -133,7 +133,7 @@ fh_main() {
 	done
 	printf '# fuse_host: %s files, %s MiB in 1 MiB writes, %s runs on %s (%s), harness cache=auto\n' \
 		"$BENCH_FUSE_FILES" "$BENCH_FUSE_SIZE_MIB" "$BENCH_FUSE_RUNS" "$FH_WORK" \
-		"$(stat -f -c %T "$FH_WORK")"
+		"$(findmnt -n -o FSTYPE -T "$FH_WORK" 2>/dev/null || stat -f -c %T "$FH_WORK")"
 	for ((i = 1; i <= BENCH_FUSE_RUNS; i++)); do
 		fh_round "$i" || status=1
 	done
