@@ -133,14 +133,5 @@ int pt_op_releasedir(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64
 int pt_op_fsyncdir(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh,
 		   bool datasync)
 {
-	struct pt *pt = be;
-	struct pt_href hr;
-	int err = pt_htab_get(pt->htab, fh, true, &hr);
-
-	if (err)
-		return err;
-	if ((datasync ? fdatasync(hr.fd) : fsync(hr.fd)) != 0)
-		err = -errno;
-	pt_htab_put(pt->htab, &hr);
-	return err;
+	return pt_sync_handle(be, fh, true, datasync);
 }

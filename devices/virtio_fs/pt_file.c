@@ -210,11 +210,11 @@ int pt_op_release(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t 
 	return err;
 }
 
-int pt_op_fsync(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh, bool datasync)
+/* FSYNC and FSYNCDIR: sync the descriptor behind a file or directory handle. */
+int pt_sync_handle(struct pt *pt, uint64_t fh, bool is_dir, bool datasync)
 {
-	struct pt *pt = be;
 	struct pt_href hr;
-	int err = pt_htab_get(pt->htab, fh, false, &hr);
+	int err = pt_htab_get(pt->htab, fh, is_dir, &hr);
 
 	if (err)
 		return err;
@@ -222,6 +222,11 @@ int pt_op_fsync(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh
 		err = -errno;
 	pt_htab_put(pt->htab, &hr);
 	return err;
+}
+
+int pt_op_fsync(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh, bool datasync)
+{
+	return pt_sync_handle(be, fh, false, datasync);
 }
 
 /* The DAX mapper's own descriptor: O_RDONLY or O_RDWR, never O_APPEND (mmap would refuse it). */

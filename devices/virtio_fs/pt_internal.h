@@ -87,6 +87,8 @@ int pt_op_flush(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh
 int pt_op_release(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh,
 		  uint32_t release_flags, uint64_t lock_owner);
 int pt_op_fsync(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh, bool datasync);
+/* FSYNC and FSYNCDIR share this: fsync or fdatasync the handle's descriptor. */
+int pt_sync_handle(struct pt *pt, uint64_t fh, bool is_dir, bool datasync);
 int pt_op_map_open(void *be, uint64_t nodeid, bool writable, int *fd);
 int pt_op_fallocate(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh, int mode,
 		    uint64_t off, uint64_t len);

@@ -20,19 +20,9 @@ DAX_CASES=(
 	"dax_two_vms|DAX: two microVMs map one host file and see each other's stores"
 )
 
-DAX_E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-DAX_SRC_DIR=$(cd "$DAX_E2E_DIR/../.." && pwd)
 
 dax_check_binary() {
-	local c
-	for c in "${E2E_DAX_CHECK:-}" "$(dirname "$E2E_VMM_BIN")/tests/guest/dax_check" \
-		"$DAX_SRC_DIR/tests/guest/dax_check"; do
-		[[ -n $c && -x $c ]] && {
-			printf '%s\n' "$c"
-			return 0
-		}
-	done
-	return 1
+	e2e_guest_binary dax_check "${E2E_DAX_CHECK:-}"
 }
 
 # Sets DAX_TMP, DAX_SHARE (with dax_check in it), DAX_PLAIN (for a non-DAX share), DAX_INITRD.

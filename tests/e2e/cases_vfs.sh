@@ -34,7 +34,6 @@ VFS_CASES=(
 )
 
 VFS_E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-VFS_SRC_DIR=$(cd "$VFS_E2E_DIR/../.." && pwd)
 VFS_TAG=work
 # What the guest writes in the host_visible check (vc_data.c), and the file it must not read.
 VFS_VISIBLE_TEXT="written by the guest through virtio-fs"
@@ -44,15 +43,7 @@ VFS_SECRET_MTIME=1000000000
 # --- set-up ------------------------------------------------------------------------------
 
 vfs_check_binary() {
-	local c
-	for c in "${E2E_VFS_CHECK:-}" "$(dirname "$E2E_VMM_BIN")/tests/guest/vfs_check" \
-		"$VFS_SRC_DIR/tests/guest/vfs_check"; do
-		[[ -n $c && -x $c ]] && {
-			printf '%s\n' "$c"
-			return 0
-		}
-	done
-	return 1
+	e2e_guest_binary vfs_check "${E2E_VFS_CHECK:-}"
 }
 
 # The guest initramfs with the virtio-fs modules. guest-initramfs.sh caches it; where the

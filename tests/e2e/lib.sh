@@ -42,6 +42,20 @@ e2e_want_nested() {
 	! e2e_kvm_usable
 }
 
+# Path of a static guest program that make check-e2e builds: OVERRIDE if set, else
+# tests/guest/NAME beside the microvm binary (an out-of-tree build), else in the source
+# tree. Usage: e2e_guest_binary NAME OVERRIDE
+e2e_guest_binary() {
+	local c
+	for c in "$2" "$(dirname "$E2E_VMM_BIN")/tests/guest/$1" "$E2E_LIB_DIR/../../tests/guest/$1"; do
+		[[ -n $c && -x $c ]] && {
+			printf '%s\n' "$c"
+			return 0
+		}
+	done
+	return 1
+}
+
 # Short content hash of the given strings, for cache keys.
 e2e_hash() {
 	printf '%s\n' "$@" | sha256sum | cut -c1-16
