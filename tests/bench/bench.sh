@@ -9,7 +9,7 @@
 # both VMMs run side by side (tests/bench/cases.sh).
 # The test programs are found beside the microvm binary (make bench builds them), or
 # given as BENCH_FSBENCH (tests/bench/fsbench) and BENCH_FUSEHOST (tests/microvm-fusehost).
-# BENCH_ONLY picks parts: a subset of "fuse boot rss vfs" (default: all).
+# BENCH_ONLY picks parts: a subset of "fuse boot rss vfs dax" (default: all).
 # Exit status: 0 when every figure was measured, 1 otherwise.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -31,7 +31,7 @@ bench_entry() {
 		"$BENCH_DIR/fuse_host.sh" "$BENCH_FSBENCH" "$BENCH_FUSEHOST" || fuse_rc=$?
 		((fuse_rc == 0 || fuse_rc == 77)) || rc=1
 	fi
-	if bench_wanted boot || bench_wanted rss || bench_wanted vfs; then
+	if bench_wanted boot || bench_wanted rss || bench_wanted vfs || bench_wanted dax; then
 		e2e_setup_vmm "$bin"
 		e2e_dispatch "$BENCH_DIR/cases.sh" || rc=1
 	fi

@@ -4,12 +4,13 @@
 # Runs where /dev/kvm works (directly or inside the nested helper VM); bench.sh sets it up.
 # Environment: E2E_VMM_KIND, E2E_VMM_BIN, E2E_KERNEL, E2E_INITRD, E2E_VFS_INITRD,
 # E2E_WORKDIR (as for the e2e cases), BENCH_FSBENCH; BENCH_RUNS (default 5), BENCH_MEMORY
-# (MiB, default 256), E2E_TIMEOUT; BENCH_ONLY (a subset of "boot rss vfs"); the BENCH_VFS_*
-# settings of cases_vfs.sh.
+# (MiB, default 256), E2E_TIMEOUT; BENCH_ONLY (a subset of "boot rss vfs dax"); the
+# BENCH_VFS_* settings of cases_vfs.sh, the BENCH_DAX_* ones of cases_dax.sh.
 # Prints exactly:
 #   BENCH boot_to_userspace value=<ms> unit=ms ref=qemu-microvm:<ms> ratio=<v/ref>
 #   BENCH vmm_private_rss value=<KiB> unit=KiB ref=qemu-microvm:<KiB> ratio=<v/ref>
 #   BENCH vfs_guest_<phase> ...      (create stat unlink write read; see cases_vfs.sh)
+#   BENCH {dax,nodax}_{seq,rand}_read, dax_page_cache ...   (see cases_dax.sh)
 # boot_to_userspace: process start to the guest's first user-space line, median of runs.
 # vmm_private_rss: Private_Clean + Private_Dirty over /proc/PID/smaps while the guest idles
 # in user space, less the guest RAM mapping (the one mapping of exactly the RAM size).
@@ -23,6 +24,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/lib.sh"
 # shellcheck source=cases_vfs.sh
 . "$HERE/cases_vfs.sh"
+# shellcheck source=cases_dax.sh
+. "$HERE/cases_dax.sh"
 
 : "${E2E_VMM_KIND:=microvm}" "${E2E_VMM_BIN:?}" "${E2E_KERNEL:?}" "${E2E_INITRD:?}"
 : "${E2E_WORKDIR:?}" "${BENCH_RUNS:=5}" "${BENCH_MEMORY:=256}"
@@ -172,6 +175,9 @@ bench_main() {
 	fi
 	if bench_wanted vfs; then
 		bench_vfs || status=1
+	fi
+	if bench_wanted dax; then
+		bench_dax || status=1
 	fi
 	((status == 0)) || e2e_log "some runs failed; their serial logs are in $E2E_WORKDIR"
 	return "$status"

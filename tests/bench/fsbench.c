@@ -1,6 +1,7 @@
 /* fsbench.c: the file-system workload of make bench: metadata ops/s and sequential MB/s in one directory. */
 /*
  * fsbench [--files N] [--size MIB] [--block KIB] [--no-drop] DIR
+ * fsbench --readfile FILE [--block KIB]
  *
  * In a fresh directory DIR/fsbench-PID, one phase after the other:
  *   create  N empty files (openat O_CREAT|O_EXCL, close)           ops/s
@@ -21,6 +22,14 @@
  *   FSBENCH <phase> <rate> <ops/s|MB/s> count=<ops or bytes> secs=<s>
  *   FSBENCH config files=N size_mib=S block_kib=B caches=dropped|kept
  *   FSBENCH done          (exit 0)   or   FSBENCH error <phase>: <reason>   (exit 1)
+ * With --readfile, only reads of the existing FILE (nothing is written), in KIB blocks at
+ * KIB-aligned offsets (KIB a multiple of 4), the whole file each pass:
+ *   seq_read_cold  first sequential pass (fills the page cache, or sets up DAX mappings)
+ *   seq_read       second sequential pass: warm
+ *   rand_read      every block once more in a shuffled order (pread): warm
+ *   FSBENCH page_cache <kib> KiB cached_before=<kib> cached_after=<kib> shmem_before=..
+ * where page_cache is the growth of Cached in /proc/meminfo over the three passes (tmpfs
+ * pages count there too, as Shmem, before the first pass).
  * Linked statically: the benchmark guest has busybox and no C library.
  */
 #include <errno.h>
@@ -48,6 +57,7 @@ struct fsb_opts {
 	unsigned long block_kib;
 	bool drop;
 	const char *dir;
+	const char *readfile; /* --readfile: the read-throughput mode */
 };
 
 struct fsb {
@@ -317,6 +327,121 @@ static void fsb_cleanup(struct fsb *b)
 	}
 }
 
+/* The value of KEY ("Cached:") in /proc/meminfo, in KiB, or -1 when it cannot be read. */
+static long fsb_meminfo_kib(const char *key)
+{
+	char line[128];
+	long v = -1;
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, strlen(key)) == 0) {
+			v = strtol(line + strlen(key), NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+/* One pass over the N blocks of FD: in order, or in the order ORDER gives (pread). */
+static MUST_CHECK int fsb_read_pass(struct fsb *b, int fd, const uint64_t *order)
+{
+	for (uint64_t i = 0; i < b->blocks; i++) {
+		uint64_t blk = order ? order[i] : i;
+		ssize_t n = pread(fd, b->buf, b->block, (off_t)(blk * b->block));
+
+		if (n < 0 && errno == EINTR) {
+			i--;
+			continue;
+		}
+		if (n < 0)
+			return -errno;
+		if ((size_t)n != b->block)
+			return -EIO; /* the file shrank under us */
+	}
+	return 0;
+}
+
+/* A Fisher-Yates shuffle of the block numbers, from a fixed xorshift seed. */
+static MUST_CHECK uint64_t *fsb_shuffle(uint64_t n)
+{
+	uint64_t *v = calloc(n, sizeof(*v)), x = 0x2545f4914f6cdd1dULL;
+
+	if (!v)
+		return NULL;
+	for (uint64_t i = 0; i < n; i++)
+		v[i] = i;
+	for (uint64_t i = n - 1; i > 0; i--) {
+		uint64_t j, t;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		j = x % (i + 1);
+		t = v[i];
+		v[i] = v[j];
+		v[j] = t;
+	}
+	return v;
+}
+
+/* Runs one timed pass and reports it as PHASE. */
+static MUST_CHECK int fsb_timed_pass(struct fsb *b, int fd, const uint64_t *order,
+				     const char *phase)
+{
+	double t0 = fsb_now(), secs;
+	int err = fsb_read_pass(b, fd, order);
+
+	secs = fsb_now() - t0;
+	if (err) {
+		printf("FSBENCH error %s: %s\n", phase, strerror(-err));
+		return err;
+	}
+	fsb_report(phase, (double)b->blocks * (double)b->block, secs, 1e6, "MB/s");
+	return 0;
+}
+
+/* The --readfile mode: cold and warm sequential passes, a warm random pass. */
+static MUST_CHECK int fsb_readfile(struct fsb *b)
+{
+	long cached0 = fsb_meminfo_kib("Cached:"), shmem0 = fsb_meminfo_kib("Shmem:");
+	long cached1, shmem1;
+	uint64_t *order = NULL;
+	struct stat st;
+	int err = 0, fd = open(b->o.readfile, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st) != 0)
+		err = -errno;
+	else if ((b->blocks = (uint64_t)st.st_size / b->block) == 0)
+		err = -EINVAL; /* smaller than one block */
+	else if (!(order = fsb_shuffle(b->blocks)))
+		err = -ENOMEM;
+	if (err) {
+		printf("FSBENCH error setup: %s: %s\n", b->o.readfile, strerror(-err));
+	} else {
+		err = fsb_timed_pass(b, fd, NULL, "seq_read_cold");
+		if (!err)
+			err = fsb_timed_pass(b, fd, NULL, "seq_read");
+		if (!err)
+			err = fsb_timed_pass(b, fd, order, "rand_read");
+	}
+	cached1 = fsb_meminfo_kib("Cached:");
+	shmem1 = fsb_meminfo_kib("Shmem:");
+	if (!err)
+		printf("FSBENCH page_cache %ld KiB cached_before=%ld cached_after=%ld "
+		       "shmem_before=%ld shmem_after=%ld\n",
+		       cached1 - cached0, cached0, cached1, shmem0, shmem1);
+	printf("FSBENCH config readfile=%s size=%lld block_kib=%lu\n", b->o.readfile,
+	       (long long)(b->blocks * b->block), b->o.block_kib);
+	free(order);
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
 static MUST_CHECK bool fsb_parse_ulong(const char *s, unsigned long max, unsigned long *out)
 {
 	char *end;
@@ -331,13 +456,15 @@ static MUST_CHECK int fsb_parse(int argc, char **argv, struct fsb_opts *o)
 	static const struct option opts[] = {
 		{ "files", required_argument, NULL, 'n' }, { "size", required_argument, NULL, 's' },
 		{ "block", required_argument, NULL, 'b' }, { "no-drop", no_argument, NULL, 'k' },
-		{ NULL, 0, NULL, 0 },
+		{ "readfile", required_argument, NULL, 'r' }, { NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'k')
 			o->drop = false;
+		else if (c == 'r')
+			o->readfile = optarg;
 		else if (c == 'n' && fsb_parse_ulong(optarg, FSB_MAX_FILES, &o->files))
 			continue;
 		else if (c == 's' && fsb_parse_ulong(optarg, FSB_MAX_SIZE_MIB, &o->size_mib))
@@ -347,6 +474,8 @@ static MUST_CHECK int fsb_parse(int argc, char **argv, struct fsb_opts *o)
 		else
 			return -EINVAL;
 	}
+	if (o->readfile)
+		return argc == optind && o->block_kib % 4 == 0 ? 0 : -EINVAL;
 	if (argc - optind != 1 || (o->size_mib << 10) % o->block_kib != 0)
 		return -EINVAL;
 	o->dir = argv[optind];
@@ -361,10 +490,18 @@ int main(int argc, char **argv)
 
 	if (fsb_parse(argc, argv, &b.o) != 0) {
 		fprintf(stderr, "usage: fsbench [--files N] [--size MIB] [--block KIB] "
-				"[--no-drop] DIR   (MIB must be a multiple of KIB/1024)\n");
+				"[--no-drop] DIR   (MIB must be a multiple of KIB/1024)\n"
+				"       fsbench --readfile FILE [--block KIB]   (KIB a multiple of 4)\n");
 		return 2;
 	}
 	err = fsb_alloc(&b);
+	if (!err && b.o.readfile) {
+		err = fsb_readfile(&b);
+		free(b.buf);
+		if (!err)
+			printf("FSBENCH done\n");
+		return err ? 1 : 0;
+	}
 	if (!err)
 		err = fsb_open_workdir(&b);
 	if (err) {
