@@ -52,14 +52,7 @@ EOF
 
 vfsb_setup() {
 	local fsbench
-	fsbench=$(bench_fsbench_binary) || {
-		e2e_log "no tests/bench/fsbench binary (make tests/bench/fsbench, or set BENCH_FSBENCH)"
-		return 1
-	}
-	[[ -n ${E2E_VFS_INITRD:-} && -s $E2E_VFS_INITRD ]] || {
-		e2e_log "no guest initramfs with virtiofs (E2E_VFS_INITRD, set by bench.sh)"
-		return 1
-	}
+	fsbench=$(bench_guest_prereqs) || return 1
 	# Not in E2E_WORKDIR: in L1 that is a 9p share (slow, and it refuses sockets).
 	VFSB_BASE=$(mktemp -d "${TMPDIR:-/tmp}/microvm-bench-vfs.XXXXXX")
 	VFSB_SHARE=$VFSB_BASE/share

@@ -62,6 +62,21 @@ bench_wanted() {
 
 # The fsbench binary: BENCH_FSBENCH, else tests/bench/fsbench beside the microvm binary,
 # else in the source tree.
+# What every in-guest part needs: the static fsbench (its path is printed) and a guest
+# initramfs with the virtio-fs modules. Usage: fsbench=$(bench_guest_prereqs) || return 1
+bench_guest_prereqs() {
+	local fsbench
+	fsbench=$(bench_fsbench_binary) || {
+		e2e_log "no tests/bench/fsbench binary (make tests/bench/fsbench, or set BENCH_FSBENCH)"
+		return 1
+	}
+	[[ -n ${E2E_VFS_INITRD:-} && -s $E2E_VFS_INITRD ]] || {
+		e2e_log "no guest initramfs with virtiofs (E2E_VFS_INITRD, set by bench.sh)"
+		return 1
+	}
+	printf '%s\n' "$fsbench"
+}
+
 bench_fsbench_binary() {
 	local c src
 	src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
