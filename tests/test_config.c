@@ -333,7 +333,7 @@ static const struct bad_case bad_cases[] = {
 	{ K "shares:\n  - {tag: a, readonly: {x: 1}, path: @D@/share}\n",
 	  "t.yaml:3:24: shares[0].readonly: expected true or false, got a mapping" },
 	{ K "shares:\n  - {tag: a, cache: sometimes, path: @D@/share}\n",
-	  "t.yaml:3:21: shares[0].cache: expected never, auto or always, got 'sometimes'" },
+	  "t.yaml:3:21: shares[0].cache: expected never, auto, always or immutable, got 'sometimes'" },
 	{ K "shares:\n  - {tag: a, dax_window: 3M, path: @D@/share}\n",
 	  "t.yaml:3:26: shares[0].dax_window: 3M is not a multiple of 2M" },
 	{ K "shares:\n  - {tag: a, dax_window: 128G, path: @D@/share}\n",

@@ -18,6 +18,10 @@ enum {
 	OPT_VCPUS,
 	OPT_CONSOLE,
 	OPT_SECCOMP,
+	OPT_ENV,
+	OPT_WORKDIR,
+	OPT_TIMEOUT,
+	OPT_ROOT,
 	/* Long twins of -h, -V, -v: distinct values tell long from short in getopt errors. */
 	OPT_HELP,
 	OPT_VERSION,
@@ -44,6 +48,10 @@ static const struct option run_long[] = {
 	{ "vcpus", required_argument, NULL, OPT_VCPUS },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
+	{ "env", required_argument, NULL, OPT_ENV },
+	{ "workdir", required_argument, NULL, OPT_WORKDIR },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "root", required_argument, NULL, OPT_ROOT },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -100,9 +108,24 @@ static int common_option(int c, struct cli_options *opts)
 	return 0;
 }
 
-static void run_option(int c, const char *arg, struct cli_options *opts)
+static int run_option(int c, const char *arg, struct cli_options *opts, char *err,
+		      size_t errlen)
 {
 	switch (c) {
+	case OPT_ENV:
+		if (opts->nenv == CLI_MAX_ENV)
+			return usage_error(err, errlen, "--env: at most %u are allowed", CLI_MAX_ENV);
+		opts->env[opts->nenv++] = arg;
+		break;
+	case OPT_WORKDIR:
+		opts->workdir = arg;
+		break;
+	case OPT_TIMEOUT:
+		opts->timeout = arg;
+		break;
+	case OPT_ROOT:
+		opts->root = arg;
+		break;
 	case OPT_CONFIG:
 		opts->config_path = arg;
 		break;
@@ -128,6 +151,7 @@ static void run_option(int c, const char *arg, struct cli_options *opts)
 		opts->seccomp = arg;
 		break;
 	}
+	return 0;
 }
 
 /* What follows the options: nothing, or "--" and a command for the guest. */
@@ -160,8 +184,8 @@ static int parse_run(int argc, char **argv, struct cli_options *opts, char *err,
 	while ((c = getopt_long(argc, argv, run_short, run_long, NULL)) != -1) {
 		if (c == '?' || c == ':')
 			return getopt_error(c, argv, err, errlen);
-		if (!common_option(c, opts))
-			run_option(c, optarg, opts);
+		if (!common_option(c, opts) && run_option(c, optarg, opts, err, errlen) < 0)
+			return -EINVAL;
 		last_arg = optarg;
 	}
 	if (run_rest(argc, argv, last_arg, opts, err, errlen) < 0)
@@ -241,6 +265,7 @@ static int apply_console(const char *text, struct vm_config *cfg, struct config_
 	cfg->console_path = NULL;
 	cfg->console = kind;
 	cfg->console_pos = from_cli;
+	cfg->console_set = true;
 	if (path && config_set_string(&cfg->console_path, path) < 0)
 		return override_fail(err, "--console", "out of memory");
 	return 0;
@@ -262,6 +287,8 @@ int cli_apply_overrides(const struct cli_options *opts, struct vm_config *cfg,
 			return override_fail(err, "--cmdline", "out of memory");
 	}
 	if (opts->console && apply_console(opts->console, cfg, err) < 0)
+		return -EINVAL;
+	if (cli_apply_job(opts, cfg, err) < 0)
 		return -EINVAL;
 	if (opts->seccomp) {
 		/* Off only for debugging a filter that stops a legitimate call. */
@@ -291,15 +318,24 @@ void cli_print_help(FILE *out)
 		"  --vcpus N            number of vCPUs, 1..%u (default %u)\n",
 		CONFIG_DEFAULT_CMDLINE, CONFIG_DEFAULT_MEMORY >> 20, CONFIG_MAX_VCPUS,
 		CONFIG_DEFAULT_VCPUS);
-	fputs("  --console KIND       stdio (default), none, or file:PATH\n"
+	fputs("  --console KIND       stdio (default), none, or file:PATH; with a command the\n"
+	      "                       kernel console is hidden unless given (or -v)\n"
+	      "  --env NAME=VALUE     environment of the command (repeatable; adds to env:)\n"
+	      "  --workdir DIR        working directory of the command in the guest\n"
+	      "  --timeout DURATION   stop the guest after 30, 30s, 500ms, 2m or 1h (exit 124)\n"
+	      "  --root TAG           the share with this tag is the command's root file system\n"
 	      "  --seccomp on|off     per-thread system call filters (default on; off only\n"
 	      "                       to debug a filter, never in production)\n"
 	      "  -v, --verbose        log what the VMM does to stderr\n"
 	      "  -h, --help           show this help and exit\n"
 	      "  -V, --version        show the version and exit\n"
 	      "\n"
-	      "Words after '--' are stored as a command for the guest.\n"
-	      "Exit status: 0 when the guest powers off or reboots, 1 on a VMM or KVM error,\n"
-	      "2 on a usage or configuration error.\n",
+	      "Words after '--' are a command that microvm-init (in the initrd) runs in the\n"
+	      "guest, with its stdin, stdout and stderr connected to microvm's.\n"
+	      "Exit status: with a command, the command's status (128+N if killed by signal N);\n"
+	      "without, 0 when the guest powers off or reboots. 122: the guest stopped before\n"
+	      "the command's status was reported (boot failure), 123: the guest kernel\n"
+	      "panicked, 124: --timeout expired, 125: usage, configuration, KVM or VMM error,\n"
+	      "159: a VMM thread made a forbidden system call (seccomp).\n",
 	      out);
 }

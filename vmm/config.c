@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "config.h"
 #include "config_value.h"
+#include "config_internal.h"
 #include "config_yaml.h"
 
 /* A config file is a handful of lines; anything this big is a mistake. */
@@ -41,7 +42,12 @@ void config_free(struct vm_config *cfg)
 	for (i = 0; i < cfg->nshares && i < CONFIG_MAX_SHARES; i++) {
 		free(cfg->shares[i].tag);
 		free(cfg->shares[i].path);
+		free(cfg->shares[i].mount);
 	}
+	config_strv_clear(&cfg->command);
+	config_strv_clear(&cfg->env);
+	free(cfg->workdir);
+	free(cfg->root_tag);
 	if (!config_is_default_cmdline(cfg->cmdline))
 		free(cfg->cmdline);
 	free(cfg->source);
@@ -130,10 +136,7 @@ int config_load_file(const char *path, struct vm_config *cfg, struct config_erro
 }
 
 /* "file:line:col: " for values from the file, "--flag: " for values from the command line. */
-static int fail_at(const struct vm_config *cfg, struct config_pos pos, const char *flag,
-		   struct config_error *err, const char *fmt, ...) PRINTF_LIKE(5, 6);
-
-static int fail_at(const struct vm_config *cfg, struct config_pos pos, const char *flag,
+int config_fail_at(const struct vm_config *cfg, struct config_pos pos, const char *flag,
 		   struct config_error *err, const char *fmt, ...)
 {
 	size_t n = 0;
@@ -175,8 +178,8 @@ static int check_file(const struct vm_config *cfg, const char *key, const char *
 		return 0;
 	config_quote(path, q, sizeof(q));
 	if (pos.line && cfg->source)
-		return fail_at(cfg, pos, flag, err, "%s: %s: %s", key, q, problem);
-	return fail_at(cfg, pos, flag, err, "%s: %s", q, problem);
+		return config_fail_at(cfg, pos, flag, err, "%s: %s: %s", key, q, problem);
+	return config_fail_at(cfg, pos, flag, err, "%s: %s", q, problem);
 }
 
 /* The log file may not exist yet, but its directory must, and it must not be a directory. */
@@ -193,13 +196,13 @@ static int check_console(const struct vm_config *cfg, struct config_error *err)
 	config_quote(cfg->console_path, q, sizeof(q));
 	if (stat(cfg->console_path, &st) == 0) {
 		if (S_ISDIR(st.st_mode))
-			return fail_at(cfg, cfg->console_pos, "--console", err,
+			return config_fail_at(cfg, cfg->console_pos, "--console", err,
 				       "%s%s: is a directory", key, q);
 		return 0;
 	}
 	dir = dir_of(cfg->console_path);
 	if (dir && file_problem(dir, S_IFDIR))
-		r = fail_at(cfg, cfg->console_pos, "--console", err, "%s%s: %s", key, q,
+		r = config_fail_at(cfg, cfg->console_pos, "--console", err, "%s%s: %s", key, q,
 			    file_problem(dir, S_IFDIR));
 	free(dir);
 	return r;
@@ -210,7 +213,7 @@ static int check_kernel_given(const struct vm_config *cfg, struct config_error *
 	if (cfg->kernel)
 		return 0;
 	if (cfg->top_pos.line)
-		return fail_at(cfg, cfg->top_pos, NULL, err, "missing required key 'kernel'");
+		return config_fail_at(cfg, cfg->top_pos, NULL, err, "missing required key 'kernel'");
 	snprintf(err->msg, sizeof(err->msg),
 		 "no kernel: give --kernel PATH or 'kernel:' in the --config file");
 	return -EINVAL;
@@ -237,5 +240,7 @@ int config_validate(const struct vm_config *cfg, struct config_error *err)
 	}
 	if (r == 0)
 		r = check_console(cfg, err);
+	if (r == 0)
+		r = config_validate_job(cfg, err);
 	return r;
 }

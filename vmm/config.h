@@ -27,7 +27,15 @@ enum console_kind {
 	CONSOLE_NONE,  /* output discarded */
 };
 
-enum cache_mode { CACHE_NEVER, CACHE_AUTO, CACHE_ALWAYS };
+/*
+ * IMMUTABLE: like ALWAYS, and the host promises the tree will not change while the VM
+ * runs, so nothing the guest learnt ever expires (read-only shares only).
+ */
+enum cache_mode { CACHE_NEVER, CACHE_AUTO, CACHE_ALWAYS, CACHE_IMMUTABLE };
+
+#define CONFIG_MAX_COMMAND_WORDS 4096U
+#define CONFIG_MAX_ENV 4096U
+#define CONFIG_MAX_TIMEOUT_MS (365ULL * 24 * 3600 * 1000)
 
 /*
  * Where a value was written in the YAML file, 1-based, so that config_validate, which runs
@@ -46,7 +54,16 @@ struct share_config {
 	bool readonly;
 	enum cache_mode cache;
 	uint64_t dax_window; /* bytes; 0 = no DAX */
+	char *mount;	     /* command mode: where the guest init mounts it; NULL: not */
 	struct config_pos path_pos;
+	struct config_pos cache_pos;
+	struct config_pos mount_pos;
+};
+
+/* A list of strings (argv, environment), NULL-terminated for execve-like use. */
+struct config_strv {
+	char **v;
+	unsigned n;
 };
 
 struct vm_config {
@@ -60,13 +77,27 @@ struct vm_config {
 	char *console_path; /* CONSOLE_FILE only */
 	struct share_config shares[CONFIG_MAX_SHARES];
 	unsigned nshares;
+	bool console_set; /* console: or --console given (command mode hides it otherwise) */
 	/* --seccomp=off, for debugging only: no thread loads its filter (vmm/seccomp.c). */
 	bool seccomp_off;
+	/*
+	 * Command mode (command.n > 0): microvm-init in the initrd runs the command with env
+	 * and workdir, the root share (root_tag) as / and the shares with a mount point
+	 * mounted; microvm exits with the command's status.
+	 */
+	struct config_strv command;
+	struct config_strv env;
+	char *workdir;	     /* NULL: / */
+	char *root_tag;	     /* NULL: the initramfs stays the root */
+	uint64_t timeout_ms; /* 0: none */
 	/* Positions for the whole-config checks in config_validate. */
 	struct config_pos top_pos; /* the top-level mapping: "kernel" missing */
 	struct config_pos kernel_pos;
 	struct config_pos initrd_pos;
 	struct config_pos console_pos;
+	struct config_pos command_pos;
+	struct config_pos root_pos;
+	struct config_pos workdir_pos;
 };
 
 /* One error message, already "file:line:column: what is wrong". */
@@ -90,5 +121,10 @@ int config_validate(const struct vm_config *cfg, struct config_error *err) MUST_
 /* "256M", "1G", "1073741824" -> bytes. -EINVAL on junk or overflow. */
 int config_parse_size(const char *text, uint64_t *bytes) MUST_CHECK;
 void config_free(struct vm_config *cfg);
+/* Append a copy of s to list. -ENOMEM, or -E2BIG past max entries. */
+int config_strv_push(struct config_strv *list, const char *s, unsigned max) MUST_CHECK;
+void config_strv_clear(struct config_strv *list);
+/* The share with this tag, or NULL. */
+const struct share_config *config_find_share(const struct vm_config *cfg, const char *tag);
 
 #endif

@@ -220,6 +220,7 @@ int config_parse_cache(const char *text, enum cache_mode *mode, struct config_wh
 {
 	static const char *const names[] = {
 		[CACHE_NEVER] = "never", [CACHE_AUTO] = "auto", [CACHE_ALWAYS] = "always",
+		[CACHE_IMMUTABLE] = "immutable",
 	};
 	char q[48];
 	unsigned i;
@@ -231,7 +232,57 @@ int config_parse_cache(const char *text, enum cache_mode *mode, struct config_wh
 		}
 	}
 	config_quote(text, q, sizeof(q));
-	return why_fail(why, "expected never, auto or always, got '%s'", q);
+	return why_fail(why, "expected never, auto, always or immutable, got '%s'", q);
+}
+
+/* "30", "30s", "500ms", "2m", "1h": a positive duration of at most a year. */
+int config_parse_timeout(const char *text, uint64_t *ms, struct config_why *why)
+{
+	static const struct { const char *suffix; uint64_t ms; } units[] = {
+		{ "", 1000 }, { "s", 1000 }, { "ms", 1 }, { "m", 60000 }, { "h", 3600000 },
+	};
+	char *end, q[48];
+	unsigned long long v;
+	unsigned i;
+
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	for (i = 0; end != text && text[0] != '-' && errno == 0 && i < ARRAY_SIZE(units); i++) {
+		if (strcmp(end, units[i].suffix) != 0)
+			continue;
+		if (v == 0 || v > CONFIG_MAX_TIMEOUT_MS / units[i].ms)
+			break;
+		*ms = v * units[i].ms;
+		return 0;
+	}
+	config_quote(text, q, sizeof(q));
+	return why_fail(why, "expected a duration such as 30, 30s, 500ms, 2m or 1h (at most "
+		       "a year), got '%s'", q);
+}
+
+/* A path inside the guest: absolute, and without the TAB and newline the job format uses. */
+int config_check_guest_path(const char *text, struct config_why *why)
+{
+	char q[48];
+
+	config_quote(text, q, sizeof(q));
+	if (text[0] != '/')
+		return why_fail(why, "expected an absolute path in the guest, got '%s'", q);
+	if (strpbrk(text, "\t\n"))
+		return why_fail(why, "a guest path cannot contain a TAB or a newline");
+	return 0;
+}
+
+/* NAME=VALUE with a non-empty NAME. */
+int config_check_env(const char *text, struct config_why *why)
+{
+	const char *eq = strchr(text, '=');
+	char q[48];
+
+	if (eq && eq != text)
+		return 0;
+	config_quote(text, q, sizeof(q));
+	return why_fail(why, "expected NAME=VALUE, got '%s'", q);
 }
 
 int config_check_tag(const char *text, struct config_why *why)

@@ -28,6 +28,12 @@ int config_parse_queues(const char *text, unsigned *queues, struct config_why *w
 int config_parse_bool(const char *text, bool *value, struct config_why *why) MUST_CHECK;
 int config_parse_cache(const char *text, enum cache_mode *mode, struct config_why *why) MUST_CHECK;
 int config_parse_dax_window(const char *text, uint64_t *bytes, struct config_why *why) MUST_CHECK;
+/* "30", "30s", "500ms", "2m", "1h" -> milliseconds, 1 ms .. a year. */
+int config_parse_timeout(const char *text, uint64_t *ms, struct config_why *why) MUST_CHECK;
+/* Absolute, no TAB or newline (the guest init's job format). */
+int config_check_guest_path(const char *text, struct config_why *why) MUST_CHECK;
+/* NAME=VALUE, NAME non-empty. */
+int config_check_env(const char *text, struct config_why *why) MUST_CHECK;
 /* 1..CONFIG_MAX_TAG_BYTES printable ASCII characters other than space. */
 int config_check_tag(const char *text, struct config_why *why) MUST_CHECK;
 

@@ -7,30 +7,9 @@
 #include <yaml.h>
 #include "config_value.h"
 #include "config_yaml.h"
+#include "config_yaml_internal.h"
 
-#define MAX_KEYS 8 /* keys per mapping in any table below */
-
-struct yctx {
-	const char *name;
-	const char *base_dir; /* NULL: paths stay as written */
-	yaml_document_t *doc;
-	struct vm_config *cfg;
-	struct config_error *err;
-	struct share_config *share; /* the share being read */
-	unsigned tag_line[CONFIG_MAX_SHARES]; /* where each share's tag was written */
-};
-
-/* what: the key's full name for messages ("vcpus", "shares[1].tag"). */
-typedef int (*key_fn)(struct yctx *c, const char *what, yaml_node_t *value);
-
-struct key_spec {
-	const char *name;
-	key_fn fn;
-};
-
-static int fail(struct yctx *c, const yaml_node_t *node, const char *fmt, ...) PRINTF_LIKE(3, 4);
-
-static int fail(struct yctx *c, const yaml_node_t *node, const char *fmt, ...)
+int cy_fail(struct yctx *c, const yaml_node_t *node, const char *fmt, ...)
 {
 	size_t n;
 	va_list ap;
@@ -45,19 +24,19 @@ static int fail(struct yctx *c, const yaml_node_t *node, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static struct config_pos pos_of(const yaml_node_t *node)
+struct config_pos cy_pos_of(const yaml_node_t *node)
 {
 	return (struct config_pos){ (unsigned)node->start_mark.line + 1,
 				    (unsigned)node->start_mark.column + 1 };
 }
 
-static const char *type_name(const yaml_node_t *node)
+const char *cy_type_name(const yaml_node_t *node)
 {
 	return node->type == YAML_MAPPING_NODE ? "a mapping" : "a list";
 }
 
 /* A plain empty scalar, "~" or "null": YAML's null, as in "initrd:" with nothing after. */
-static bool is_null(const yaml_node_t *node)
+bool cy_is_null(const yaml_node_t *node)
 {
 	const char *s = (const char *)node->data.scalar.value;
 
@@ -67,17 +46,17 @@ static bool is_null(const yaml_node_t *node)
 }
 
 /* The text of a scalar value; anything else is a type error naming expect. */
-static int scalar(struct yctx *c, const char *what, const char *expect, yaml_node_t *node,
+int cy_scalar(struct yctx *c, const char *what, const char *expect, yaml_node_t *node,
 		  const char **text)
 {
 	if (node->type != YAML_SCALAR_NODE)
-		return fail(c, node, "%s: expected %s, got %s", what, expect, type_name(node));
-	if (is_null(node))
-		return fail(c, node, "%s: expected %s, got an empty value", what, expect);
+		return cy_fail(c, node, "%s: expected %s, got %s", what, expect, cy_type_name(node));
+	if (cy_is_null(node))
+		return cy_fail(c, node, "%s: expected %s, got an empty value", what, expect);
 	*text = (const char *)node->data.scalar.value;
 	/* Double-quoted "\0" would silently cut the value short in C. */
 	if (strlen(*text) != node->data.scalar.length)
-		return fail(c, node, "%s: contains a NUL byte", what);
+		return cy_fail(c, node, "%s: contains a NUL byte", what);
 	return 0;
 }
 
@@ -126,15 +105,15 @@ static int walk_mapping(struct yctx *c, yaml_node_t *map, const char *prefix,
 		int r;
 
 		if (key->type != YAML_SCALAR_NODE)
-			return fail(c, key, "%s%skeys must be plain words, got %s", prefix,
-				    *prefix ? ": " : "", type_name(key));
+			return cy_fail(c, key, "%s%skeys must be plain words, got %s", prefix,
+				    *prefix ? ": " : "", cy_type_name(key));
 		k = (const char *)key->data.scalar.value;
 		config_quote(k, q, sizeof(q));
 		spec = find_key(specs, nspecs, k);
 		if (!spec)
-			return fail(c, key, "%s%sunknown key '%s'", prefix, *prefix ? ": " : "", q);
+			return cy_fail(c, key, "%s%sunknown key '%s'", prefix, *prefix ? ": " : "", q);
 		if (seen_line[spec - specs])
-			return fail(c, key, "%s%sduplicate key '%s' (first at line %u)", prefix,
+			return cy_fail(c, key, "%s%sduplicate key '%s' (first at line %u)", prefix,
 				    *prefix ? ": " : "", q, seen_line[spec - specs]);
 		seen_line[spec - specs] = (unsigned)key->start_mark.line + 1;
 		snprintf(what, sizeof(what), "%s%s%s", prefix, *prefix ? "." : "", k);
@@ -167,10 +146,10 @@ static int key_vcpus(struct yctx *c, const char *what, yaml_node_t *v)
 	struct config_why why;
 	const char *t;
 
-	if (scalar(c, what, "an integer", v, &t) < 0)
+	if (cy_scalar(c, what, "an integer", v, &t) < 0)
 		return -EINVAL;
 	if (config_parse_vcpus(t, &c->cfg->vcpus, &why) < 0)
-		return fail(c, v, "%s: %s", what, why.msg);
+		return cy_fail(c, v, "%s: %s", what, why.msg);
 	return 0;
 }
 
@@ -179,10 +158,10 @@ static int key_memory(struct yctx *c, const char *what, yaml_node_t *v)
 	struct config_why why;
 	const char *t;
 
-	if (scalar(c, what, "a size", v, &t) < 0)
+	if (cy_scalar(c, what, "a size", v, &t) < 0)
 		return -EINVAL;
 	if (config_parse_memory(t, &c->cfg->memory_bytes, &why) < 0)
-		return fail(c, v, "%s: %s", what, why.msg);
+		return cy_fail(c, v, "%s: %s", what, why.msg);
 	return 0;
 }
 
@@ -191,27 +170,27 @@ static int path_value(struct yctx *c, const char *what, yaml_node_t *v, char **d
 	struct config_why why;
 	const char *t;
 
-	if (scalar(c, what, "a path", v, &t) < 0)
+	if (cy_scalar(c, what, "a path", v, &t) < 0)
 		return -EINVAL;
 	if (config_check_path(t, &why) < 0)
-		return fail(c, v, "%s: %s", what, why.msg);
+		return cy_fail(c, v, "%s: %s", what, why.msg);
 	return set_path(c, dst, t);
 }
 
 static int key_kernel(struct yctx *c, const char *what, yaml_node_t *v)
 {
-	c->cfg->kernel_pos = pos_of(v);
+	c->cfg->kernel_pos = cy_pos_of(v);
 	return path_value(c, what, v, &c->cfg->kernel);
 }
 
 static int key_initrd(struct yctx *c, const char *what, yaml_node_t *v)
 {
-	if (is_null(v)) {
+	if (cy_is_null(v)) {
 		free(c->cfg->initrd);
 		c->cfg->initrd = NULL;
 		return 0;
 	}
-	c->cfg->initrd_pos = pos_of(v);
+	c->cfg->initrd_pos = cy_pos_of(v);
 	return path_value(c, what, v, &c->cfg->initrd);
 }
 
@@ -220,17 +199,17 @@ static int key_cmdline(struct yctx *c, const char *what, yaml_node_t *v)
 	struct config_why why;
 	const char *t;
 
-	if (scalar(c, what, "a string", v, &t) < 0)
+	if (cy_scalar(c, what, "a string", v, &t) < 0)
 		return -EINVAL;
 	if (config_check_cmdline(t, &why) < 0)
-		return fail(c, v, "%s: %s", what, why.msg);
+		return cy_fail(c, v, "%s: %s", what, why.msg);
 	return config_set_string(&c->cfg->cmdline, t);
 }
 
 static int key_console_file(struct yctx *c, const char *what, yaml_node_t *v)
 {
 	c->cfg->console = CONSOLE_FILE;
-	c->cfg->console_pos = pos_of(v);
+	c->cfg->console_pos = cy_pos_of(v);
 	return path_value(c, what, v, &c->cfg->console_path);
 }
 
@@ -243,20 +222,21 @@ static int key_console(struct yctx *c, const char *what, yaml_node_t *v)
 	struct config_why why;
 	const char *t, *path;
 
+	c->cfg->console_set = true;
 	if (v->type == YAML_MAPPING_NODE) {
 		if (!has_key(c, v, "file"))
-			return fail(c, v, "%s: missing required key 'file'", what);
+			return cy_fail(c, v, "%s: missing required key 'file'", what);
 		return walk_mapping(c, v, what, console_keys, ARRAY_SIZE(console_keys));
 	}
-	if (scalar(c, what, "stdio, none, file:PATH or a mapping", v, &t) < 0)
+	if (cy_scalar(c, what, "stdio, none, file:PATH or a mapping", v, &t) < 0)
 		return -EINVAL;
 	if (config_parse_console(t, &c->cfg->console, &path, &why) < 0)
-		return fail(c, v, "%s: %s", what, why.msg);
+		return cy_fail(c, v, "%s: %s", what, why.msg);
 	free(c->cfg->console_path);
 	c->cfg->console_path = NULL;
 	if (!path)
 		return 0;
-	c->cfg->console_pos = pos_of(v);
+	c->cfg->console_pos = cy_pos_of(v);
 	return set_path(c, &c->cfg->console_path, path);
 }
 
@@ -270,14 +250,14 @@ static int key_tag(struct yctx *c, const char *what, yaml_node_t *v)
 	char q[48];
 	const char *t;
 
-	if (scalar(c, what, "a string", v, &t) < 0)
+	if (cy_scalar(c, what, "a string", v, &t) < 0)
 		return -EINVAL;
 	if (config_check_tag(t, &why) < 0)
-		return fail(c, v, "%s: %s", what, why.msg);
+		return cy_fail(c, v, "%s: %s", what, why.msg);
 	for (i = 0; i < idx; i++) {
 		if (c->cfg->shares[i].tag && strcmp(c->cfg->shares[i].tag, t) == 0) {
 			config_quote(t, q, sizeof(q));
-			return fail(c, v, "%s: duplicate tag '%s' (first at line %u)", what, q,
+			return cy_fail(c, v, "%s: duplicate tag '%s' (first at line %u)", what, q,
 				    c->tag_line[i]);
 		}
 	}
@@ -287,7 +267,7 @@ static int key_tag(struct yctx *c, const char *what, yaml_node_t *v)
 
 static int key_path(struct yctx *c, const char *what, yaml_node_t *v)
 {
-	c->share->path_pos = pos_of(v);
+	c->share->path_pos = cy_pos_of(v);
 	return path_value(c, what, v, &c->share->path);
 }
 
@@ -296,10 +276,10 @@ static int key_queues(struct yctx *c, const char *what, yaml_node_t *v)
 	struct config_why why;
 	const char *t;
 
-	if (scalar(c, what, "an integer", v, &t) < 0)
+	if (cy_scalar(c, what, "an integer", v, &t) < 0)
 		return -EINVAL;
 	if (config_parse_queues(t, &c->share->queues, &why) < 0)
-		return fail(c, v, "%s: %s", what, why.msg);
+		return cy_fail(c, v, "%s: %s", what, why.msg);
 	return 0;
 }
 
@@ -308,10 +288,10 @@ static int key_readonly(struct yctx *c, const char *what, yaml_node_t *v)
 	struct config_why why;
 	const char *t;
 
-	if (scalar(c, what, "true or false", v, &t) < 0)
+	if (cy_scalar(c, what, "true or false", v, &t) < 0)
 		return -EINVAL;
 	if (config_parse_bool(t, &c->share->readonly, &why) < 0)
-		return fail(c, v, "%s: %s", what, why.msg);
+		return cy_fail(c, v, "%s: %s", what, why.msg);
 	return 0;
 }
 
@@ -320,10 +300,11 @@ static int key_cache(struct yctx *c, const char *what, yaml_node_t *v)
 	struct config_why why;
 	const char *t;
 
-	if (scalar(c, what, "never, auto or always", v, &t) < 0)
+	if (cy_scalar(c, what, "never, auto, always or immutable", v, &t) < 0)
 		return -EINVAL;
+	c->share->cache_pos = cy_pos_of(v);
 	if (config_parse_cache(t, &c->share->cache, &why) < 0)
-		return fail(c, v, "%s: %s", what, why.msg);
+		return cy_fail(c, v, "%s: %s", what, why.msg);
 	return 0;
 }
 
@@ -332,10 +313,10 @@ static int key_dax_window(struct yctx *c, const char *what, yaml_node_t *v)
 	struct config_why why;
 	const char *t;
 
-	if (scalar(c, what, "a size", v, &t) < 0)
+	if (cy_scalar(c, what, "a size", v, &t) < 0)
 		return -EINVAL;
 	if (config_parse_dax_window(t, &c->share->dax_window, &why) < 0)
-		return fail(c, v, "%s: %s", what, why.msg);
+		return cy_fail(c, v, "%s: %s", what, why.msg);
 	return 0;
 }
 
@@ -346,6 +327,7 @@ static const struct key_spec share_keys[] = {
 	{ "readonly", key_readonly },
 	{ "cache", key_cache },
 	{ "dax_window", key_dax_window },
+	{ "mount", cy_key_mount },
 };
 
 static int read_share(struct yctx *c, yaml_node_t *item, unsigned idx)
@@ -357,11 +339,11 @@ static int read_share(struct yctx *c, yaml_node_t *item, unsigned idx)
 
 	snprintf(prefix, sizeof(prefix), "shares[%u]", idx);
 	if (item->type != YAML_MAPPING_NODE)
-		return fail(c, item, "%s: expected a mapping with tag and path, got %s", prefix,
+		return cy_fail(c, item, "%s: expected a mapping with tag and path, got %s", prefix,
 			    item->type == YAML_SCALAR_NODE ? "a scalar" : "a list");
 	for (i = 0; i < ARRAY_SIZE(required); i++)
 		if (!has_key(c, item, required[i]))
-			return fail(c, item, "%s: missing required key '%s'", prefix, required[i]);
+			return cy_fail(c, item, "%s: missing required key '%s'", prefix, required[i]);
 	*s = (struct share_config){ .queues = 1, .cache = CACHE_AUTO };
 	/* Counted before it is filled so that config_free releases a half-read share. */
 	c->cfg->nshares = idx + 1;
@@ -375,16 +357,16 @@ static int key_shares(struct yctx *c, const char *what, yaml_node_t *v)
 	unsigned idx = 0;
 	int r;
 
-	if (is_null(v))
+	if (cy_is_null(v))
 		return 0; /* "shares:" with every entry commented out */
 	if (v->type != YAML_SEQUENCE_NODE)
-		return fail(c, v, "%s: expected a list, got %s", what,
+		return cy_fail(c, v, "%s: expected a list, got %s", what,
 			    v->type == YAML_SCALAR_NODE ? "a scalar" : "a mapping");
 	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++, idx++) {
 		yaml_node_t *item = yaml_document_get_node(c->doc, *it);
 
 		if (idx == CONFIG_MAX_SHARES)
-			return fail(c, item, "%s: at most %u shares are allowed", what,
+			return cy_fail(c, item, "%s: at most %u shares are allowed", what,
 				    CONFIG_MAX_SHARES);
 		r = read_share(c, item, idx);
 		if (r < 0)
@@ -396,7 +378,8 @@ static int key_shares(struct yctx *c, const char *what, yaml_node_t *v)
 static const struct key_spec top_keys[] = {
 	{ "vcpus", key_vcpus },     { "memory", key_memory },   { "kernel", key_kernel },
 	{ "initrd", key_initrd },   { "cmdline", key_cmdline }, { "console", key_console },
-	{ "shares", key_shares },
+	{ "shares", key_shares },   { "command", cy_key_command }, { "env", cy_key_env },
+	{ "workdir", cy_key_workdir }, { "timeout", cy_key_timeout }, { "root", cy_key_root },
 };
 
 /* ---- documents and syntax errors ---- */
@@ -430,9 +413,9 @@ static int syntax_error(struct yctx *c, const yaml_parser_t *p, const char *text
 	if (p->error == YAML_READER_ERROR)
 		offset_to_mark(text, len, p->problem_offset, &at.start_mark);
 	if (p->context)
-		return fail(c, &at, "%s (%s at line %zu, column %zu)", p->problem, p->context,
+		return cy_fail(c, &at, "%s (%s at line %zu, column %zu)", p->problem, p->context,
 			    p->context_mark.line + 1, p->context_mark.column + 1);
-	return fail(c, &at, "%s", p->problem ? p->problem : "YAML syntax error");
+	return cy_fail(c, &at, "%s", p->problem ? p->problem : "YAML syntax error");
 }
 
 static int read_root(struct yctx *c, yaml_node_t *root)
@@ -440,12 +423,12 @@ static int read_root(struct yctx *c, yaml_node_t *root)
 	if (!root) {
 		yaml_node_t at = { 0 };
 
-		return fail(c, &at, "the file is empty; at least 'kernel: PATH' is required");
+		return cy_fail(c, &at, "the file is empty; at least 'kernel: PATH' is required");
 	}
 	if (root->type != YAML_MAPPING_NODE)
-		return fail(c, root, "expected a mapping of keys such as 'kernel: PATH', got %s",
+		return cy_fail(c, root, "expected a mapping of keys such as 'kernel: PATH', got %s",
 			    root->type == YAML_SCALAR_NODE ? "a scalar" : "a list");
-	c->cfg->top_pos = pos_of(root);
+	c->cfg->top_pos = cy_pos_of(root);
 	return walk_mapping(c, root, "", top_keys, ARRAY_SIZE(top_keys));
 }
 
@@ -460,7 +443,7 @@ static int check_single_document(struct yctx *c, yaml_parser_t *p, const char *t
 		return syntax_error(c, p, text, len);
 	root = yaml_document_get_root_node(&next);
 	if (root)
-		r = fail(c, root, "only one YAML document is allowed");
+		r = cy_fail(c, root, "only one YAML document is allowed");
 	yaml_document_delete(&next);
 	return r;
 }
