@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 #include "../vmm/layout.h"
+#include "../guest/protocol.h"
 #include "acpi.h"
 #include "aml.h"
 
@@ -155,6 +156,21 @@ static void dsdt_com1(struct aml_writer *w)
 	aml_end(w);
 }
 
+/* pvpanic (drivers/misc/pvpanic/pvpanic-mmio.c binds QEMU0001 and takes an I/O resource). */
+static void dsdt_pvpanic(struct aml_writer *w)
+{
+	aml_device_begin(w, "PEVT");
+	aml_name(w, "_HID");
+	aml_string(w, "QEMU0001");
+	aml_name(w, "_UID");
+	aml_integer(w, 0);
+	aml_name(w, "_CRS");
+	aml_resources_begin(w);
+	aml_res_io(w, MICROVM_PVPANIC_PORT, 1);
+	aml_resources_end(w);
+	aml_end(w);
+}
+
 static void dsdt_virtio(struct aml_writer *w, const struct acpi_mmio_device *dev, unsigned idx)
 {
 	char name[5] = { 'V', 'R', (char)('0' + idx / 10), (char)('0' + idx % 10), 0 };
@@ -199,6 +215,7 @@ static int dsdt_aml(uint8_t *buf, size_t cap, const struct acpi_config *cfg, siz
 	aml_init(&w, buf, cap);
 	aml_scope_begin(&w, "\\_SB");
 	dsdt_com1(&w);
+	dsdt_pvpanic(&w);
 	for (i = 0; i < cfg->nvirtio; i++)
 		dsdt_virtio(&w, &cfg->virtio[i], i);
 	aml_end(&w);

@@ -82,6 +82,20 @@ static int boot_open_kernel(struct boot_ctx *ctx)
 	return 0;
 }
 
+/*
+ * The loaders' format errors (-ENOEXEC) describe the image ("bzImage truncated: ...")
+ * without its name; the user needs to know which file was refused.
+ */
+static int boot_name_kernel(struct boot_ctx *ctx, int rc)
+{
+	char msg[256];
+
+	if (rc != -ENOEXEC || !ctx->err || !ctx->errlen || strstr(ctx->err, ctx->req->kernel_path))
+		return rc;
+	snprintf(msg, sizeof(msg), "%s", ctx->err);
+	return boot_fail(ctx, rc, "kernel %s: %s", ctx->req->kernel_path, msg);
+}
+
 static int boot_dispatch(struct boot_ctx *ctx, struct boot_cpu_state *entry)
 {
 	uint8_t head[BOOT_HEAD_BYTES];
@@ -93,9 +107,9 @@ static int boot_dispatch(struct boot_ctx *ctx, struct boot_cpu_state *entry)
 		return boot_fail(ctx, ret, "reading kernel %s: %s", ctx->req->kernel_path,
 				 strerror(-ret));
 	if (len >= SELFMAG && memcmp(head, ELFMAG, SELFMAG) == 0)
-		return boot_elf_load(ctx, head, len, entry);
+		return boot_name_kernel(ctx, boot_elf_load(ctx, head, len, entry));
 	if (len >= BZ_MAGIC_OFFSET + 4 && memcmp(head + BZ_MAGIC_OFFSET, BZ_MAGIC, 4) == 0)
-		return boot_bzimage_load(ctx, head, len, entry);
+		return boot_name_kernel(ctx, boot_bzimage_load(ctx, head, len, entry));
 	return boot_fail(ctx, -ENOEXEC, "%s is neither a bzImage nor an ELF kernel",
 			 ctx->req->kernel_path);
 }

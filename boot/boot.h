@@ -11,6 +11,12 @@
 struct boot_request {
 	const char *kernel_path;
 	const char *initrd_path; /* NULL: no initrd */
+	/*
+	 * Bytes appended to the initrd at the next 4-byte boundary (Linux unpacks
+	 * concatenated cpio archives): microvm-init's job. NULL/0: none.
+	 */
+	const void *initrd_extra;
+	size_t initrd_extra_len;
 	const char *cmdline;     /* final command line, already including virtio_mmio.device= */
 	uint64_t rsdp_addr;      /* guest-physical RSDP written by acpi_build, 0 if none */
 };

@@ -129,37 +129,55 @@ static int initrd_open(struct boot_ctx *ctx, uint64_t *size)
 	return fd;
 }
 
+/* The appended archive (job) goes after the file, 4-byte aligned as the unpacker wants. */
+static int initrd_append_extra(struct boot_ctx *ctx, uint64_t gpa, uint64_t file_size)
+{
+	uint64_t at = gpa + ((file_size + 3) & ~3ULL);
+
+	if (!ctx->req->initrd_extra_len)
+		return 0;
+	if (gm_write(ctx->mem, at, ctx->req->initrd_extra, ctx->req->initrd_extra_len))
+		return boot_fail(ctx, -EFAULT, "cannot write the job archive after the initrd");
+	return 0;
+}
+
 int boot_load_initrd(struct boot_ctx *ctx, uint64_t limit, const struct boot_range *kernel,
 		     struct boot_initrd *initrd)
 {
-	uint64_t size = 0, gpa;
-	int fd, ret;
+	uint64_t size = 0, total, gpa;
+	int fd = -1, ret = 0;
 
 	initrd->gpa = 0;
 	initrd->size = 0;
-	if (!ctx->req->initrd_path)
+	if (!ctx->req->initrd_path && !ctx->req->initrd_extra_len)
 		return 0;
-	fd = initrd_open(ctx, &size);
-	if (fd < 0)
-		return fd;
-	ret = 0;
-	if (size == 0) /* nothing to hand over; the kernel treats size 0 as no initrd */
+	if (ctx->req->initrd_path) {
+		fd = initrd_open(ctx, &size);
+		if (fd < 0)
+			return fd;
+	}
+	total = ctx->req->initrd_extra_len ? ((size + 3) & ~3ULL) + ctx->req->initrd_extra_len : size;
+	if (total == 0) /* nothing to hand over; the kernel treats size 0 as no initrd */
 		goto out;
-	ret = boot_initrd_addr(size, limit, kernel, &gpa);
+	ret = boot_initrd_addr(total, limit, kernel, &gpa);
 	if (ret) {
 		ret = boot_fail(ctx, ret, "initrd of %llu bytes does not fit in RAM below 0x%llx "
-				"beside the kernel at [0x%llx, 0x%llx)", (unsigned long long)size,
+				"beside the kernel at [0x%llx, 0x%llx)", (unsigned long long)total,
 				(unsigned long long)limit, (unsigned long long)kernel->start,
 				(unsigned long long)kernel->end);
 		goto out;
 	}
-	ret = boot_file_to_guest(ctx, fd, 0, gpa, size, "initrd");
+	if (size)
+		ret = boot_file_to_guest(ctx, fd, 0, gpa, size, "initrd");
+	if (ret == 0)
+		ret = initrd_append_extra(ctx, gpa, size);
 	if (ret == 0) {
 		initrd->gpa = gpa;
-		initrd->size = size;
+		initrd->size = total;
 	}
 out:
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return ret;
 }
 

@@ -10,32 +10,15 @@
 #include <unistd.h>
 #include "../boot/acpi.h"
 #include "../boot/boot.h"
-#include "../devices/acpi_pm/acpi_pm.h"
-#include "../devices/i8042/i8042.h"
-#include "../devices/serial/uart8250.h"
 #include "cpuid.h"
 #include "layout.h"
+#include "machine.h"
 #include "run.h"
 #include "seccomp.h"
 #include "shares.h"
 #include "terminal.h"
 #include "vcpu.h"
 #include "vm.h"
-
-/* Everything one running VM owns besides struct vm. */
-struct machine {
-	struct vm vm;
-	struct uart8250 uart;
-	struct i8042 kbc;
-	struct acpi_pm pm;
-	struct shares shares;
-	unsigned vcpus_created;
-	int console_out_fd; /* -1: discard */
-	int console_in_fd;  /* -1: no input */
-	int signal_fd;
-	int stop_signal; /* the signal that stopped us, 0 if none */
-	char err[256];
-};
 
 static void machine_serial_irq(void *ctx)
 {
@@ -60,10 +43,23 @@ static void machine_reset_i8042(void *ctx)
 	vm_request_stop(ctx, VM_STOP_RESET);
 }
 
+static void machine_command_ended(void *ctx)
+{
+	vm_request_stop(ctx, VM_STOP_REPORTED);
+}
+
+static void machine_panicked(void *ctx)
+{
+	log_info("the guest kernel reported a panic (pvpanic)");
+	vm_request_stop(ctx, VM_STOP_PANIC);
+}
+
 static int machine_open_console(struct machine *m, const struct vm_config *cfg)
 {
 	m->console_out_fd = -1;
 	m->console_in_fd = -1;
+	if (m->command_mode)
+		return run_job_console(m, cfg);
 	switch (cfg->console) {
 	case CONSOLE_STDIO:
 		m->console_out_fd = STDOUT_FILENO;
@@ -99,8 +95,12 @@ static int machine_add_devices(struct machine *m)
 	ret = uart_init(&m->uart, m->console_out_fd, machine_serial_irq, &m->vm);
 	if (ret)
 		return ret;
+	if (m->command_mode)
+		m->uart.tail = &m->tail;
 	i8042_init(&m->kbc, machine_reset_i8042, &m->vm);
 	acpi_pm_init(&m->pm, machine_poweroff, machine_reset_acpi, &m->vm);
+	status_port_init(&m->status, machine_command_ended, &m->vm);
+	pvpanic_init(&m->panic, machine_panicked, &m->vm);
 	ret = machine_add_pio(m, LAYOUT_COM1_PORT, UART_REGISTER_SPAN, "com1", &m->uart,
 			      uart_bus_read, uart_bus_write);
 	if (ret == 0)
@@ -110,6 +110,12 @@ static int machine_add_devices(struct machine *m)
 	if (ret == 0)
 		ret = machine_add_pio(m, LAYOUT_ACPI_SLEEP_CTL_PORT, ACPI_PM_PORT_SPAN, "acpi-pm",
 				      &m->pm, acpi_pm_bus_read, acpi_pm_bus_write);
+	if (ret == 0)
+		ret = machine_add_pio(m, MICROVM_STATUS_PORT, MICROVM_STATUS_PORT_SPAN, "status",
+				      &m->status, status_port_bus_read, status_port_bus_write);
+	if (ret == 0)
+		ret = machine_add_pio(m, MICROVM_PVPANIC_PORT, 1, "pvpanic", &m->panic,
+				      pvpanic_bus_read, pvpanic_bus_write);
 	return ret;
 }
 
@@ -118,7 +124,8 @@ static int machine_load_guest(struct machine *m, const struct vm_config *cfg,
 {
 	struct acpi_config acpi = { .vcpus = cfg->vcpus, .virtio = m->shares.acpi,
 				    .nvirtio = m->shares.n };
-	struct boot_request req = { .kernel_path = cfg->kernel, .initrd_path = cfg->initrd };
+	struct boot_request req = { .kernel_path = cfg->kernel, .initrd_path = cfg->initrd,
+				    .initrd_extra = m->job.data, .initrd_extra_len = m->job.len };
 	char *cmdline;
 	int ret;
 
@@ -212,7 +219,14 @@ static void machine_wait(struct machine *m)
 		};
 		/* With a full FIFO, look again shortly rather than spin on readable input. */
 		int timeout = (m->console_in_fd >= 0 && !want_input) ? 10 : -1;
+		int until_deadline = run_job_poll_timeout(m);
 
+		if (until_deadline == 0) {
+			vm_request_stop(&m->vm, VM_STOP_TIMEOUT);
+			break;
+		}
+		if (until_deadline > 0 && (timeout < 0 || until_deadline < timeout))
+			timeout = until_deadline;
 		if (poll(fds, 3, timeout) < 0 && errno != EINTR)
 			break;
 		if (fds[1].revents & POLLIN)
@@ -248,6 +262,8 @@ static int machine_start(struct machine *m, const struct vm_config *cfg)
 	int ret;
 
 	ret = machine_open_console(m, cfg);
+	if (ret == 0 && m->command_mode)
+		ret = run_job_prepare(m, cfg);
 	if (ret == 0)
 		ret = vm_create(&m->vm, cfg->memory_bytes, m->err, sizeof(m->err));
 	if (ret == 0)
@@ -292,14 +308,23 @@ static void machine_teardown(struct machine *m)
 		close(m->signal_fd);
 	if (m->console_out_fd > STDERR_FILENO)
 		close(m->console_out_fd);
+	job_blob_free(&m->job);
 }
 
-static int machine_exit_status(const struct machine *m)
+static int machine_exit_status(struct machine *m)
 {
+	if (m->command_mode)
+		return run_job_exit_status(m);
 	switch (vm_stop_reason(&m->vm)) {
 	case VM_STOP_POWEROFF:
 	case VM_STOP_RESET:
+	case VM_STOP_PANIC:
+	case VM_STOP_REPORTED:
 		return RUN_EXIT_GUEST_STOPPED;
+	case VM_STOP_TIMEOUT:
+		log_error("timeout: the guest was stopped after %llu ms",
+			  (unsigned long long)m->timeout_ms);
+		return RUN_EXIT_TIMEOUT;
 	case VM_STOP_SIGNAL:
 		return 128 + m->stop_signal;
 	default:
@@ -317,6 +342,10 @@ int run_vm(const struct vm_config *cfg)
 		return RUN_EXIT_VMM_ERROR;
 	}
 	m->signal_fd = -1;
+	m->command_mode = cfg->command.n > 0;
+	run_job_arm_timeout(m, cfg->timeout_ms);
+	/* A reader that went away must not kill us; writes then fail with EPIPE instead. */
+	signal(SIGPIPE, SIG_IGN);
 	if (vm_open_kvm(&m->vm, m->err, sizeof(m->err)) == 0) {
 		m->vm.nvcpus = cfg->vcpus;
 		if (machine_start(m, cfg) == 0 && machine_enter_sandbox(m, cfg) == 0)

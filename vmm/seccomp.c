@@ -1,10 +1,10 @@
 /* seccomp.c: the system call allow-list of each thread role, loaded per thread, and the SIGSYS report. */
 /*
  * Design.
- * - One allow-list per role (main, vCPU, virtio-fs worker): a shared list of what the C
- *   library itself needs on any thread, plus the role's own. Lists come from reading the
- *   code and from strace -f of the end-to-end boot and virtio-fs cases (vfs_check drives
- *   every FUSE op); the comment on each entry says who makes the call.
+ * - One allow-list per role (main, vCPU, virtio-fs worker, virtio-console): a shared list
+ *   of what the C library itself needs on any thread, plus the role's own. Lists come from
+ *   reading the code and from strace -f of the end-to-end boot and virtio-fs cases
+ *   (vfs_check drives every FUSE op); the comment on each entry says who makes the call.
  * - Each thread loads its own filter (seccomp_load, no TSYNC) before it touches guest
  *   data: vCPU threads before the first KVM_RUN, workers before their first pop, the main
  *   thread after start-up, before machine_wait. Filters stack and a new thread inherits
@@ -172,6 +172,16 @@ static const struct seccomp_rule seccomp_vfs_worker[] = {
 	SC_ALLOW(umask),
 };
 
+/*
+ * The virtio-console thread (devices/virtio_console/thread.c, port_io.c): it polls its
+ * queues' eventfds and the host input descriptors, reads input into guest buffers and
+ * writes guest output with write(2) from the common list. It opens and closes nothing.
+ */
+static const struct seccomp_rule seccomp_console[] = {
+	SC_ALLOW(poll), /* idle: eventfds and input; a full non-blocking output descriptor */
+	SC_ALLOW(read), /* eventfd counters, the command's stdin */
+};
+
 static const struct {
 	const char *name;
 	const struct seccomp_rule *rules;
@@ -181,6 +191,7 @@ static const struct {
 	[SECCOMP_ROLE_VCPU] = { "vcpu", seccomp_vcpu, ARRAY_SIZE(seccomp_vcpu) },
 	[SECCOMP_ROLE_VFS_WORKER] = { "vfs-worker", seccomp_vfs_worker,
 				      ARRAY_SIZE(seccomp_vfs_worker) },
+	[SECCOMP_ROLE_CONSOLE] = { "console", seccomp_console, ARRAY_SIZE(seccomp_console) },
 };
 
 /* This thread's name for the report: a signal handler can read TLS, not a lock. */

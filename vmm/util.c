@@ -39,6 +39,11 @@ void log_info(const char *fmt, ...)
 	va_end(ap);
 }
 
+int log_verbosity(void)
+{
+	return log_verbose;
+}
+
 int log_debug_enabled(void)
 {
 	return log_verbose > 1;

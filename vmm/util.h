@@ -15,6 +15,7 @@ void log_info(const char *fmt, ...) PRINTF_LIKE(1, 2);
 /* Only with -vv: per-exit diagnostics a user needs only when a guest misbehaves. */
 void log_debug(const char *fmt, ...) PRINTF_LIKE(1, 2);
 int log_debug_enabled(void);
+int log_verbosity(void); /* how many -v were given */
 /* Set once at start-up from --verbose; read-only afterwards. */
 void log_set_verbose(int verbose);
 

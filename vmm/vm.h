@@ -18,6 +18,9 @@ enum vm_stop_reason {
 	VM_STOP_RESET,    /* i8042 0xFE, ACPI reset register, triple fault */
 	VM_STOP_SIGNAL,   /* the VMM was asked to stop (SIGTERM, SIGINT, SIGHUP) */
 	VM_STOP_ERROR,    /* a vCPU failed (entry failure, internal error, ioctl error) */
+	VM_STOP_REPORTED, /* microvm-init reported how the command ended (status port) */
+	VM_STOP_PANIC,    /* the guest kernel reported a panic (pvpanic) */
+	VM_STOP_TIMEOUT,  /* the configured timeout expired */
 };
 
 struct vm {

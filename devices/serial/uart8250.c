@@ -85,6 +85,8 @@ static void uart_transmit(struct uart8250 *uart, uint8_t byte)
 		uart_rx_push(uart, byte);
 		return;
 	}
+	if (uart->tail)
+		console_tail_put(uart->tail, (char)byte);
 	if (uart->out_fd >= 0) {
 		/* A full or closed console must not stop the guest: output is best effort. */
 		while (write(uart->out_fd, &byte, 1) < 0 && errno == EINTR)

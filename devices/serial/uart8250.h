@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include "console_tail.h"
 
 #define UART_RX_FIFO_SIZE 64U
 #define UART_REGISTER_SPAN 8U
@@ -12,6 +13,7 @@
 struct uart8250 {
 	pthread_mutex_t lock; /* vCPU threads (registers) and the console input (uart_receive) */
 	int out_fd;           /* transmitted bytes go here; -1 discards them */
+	struct console_tail *tail; /* NULL, or also keeps the last bytes (set before vCPUs run) */
 	void (*raise_irq)(void *ctx); /* one edge on the interrupt line */
 	void *irq_ctx;
 	/* protected by lock: */

@@ -197,13 +197,13 @@ case_init_command() {
 	case_result
 }
 
-# A missing kernel named in a config file: usage error (2) pointing at file:line:column.
+# A missing kernel named in a config file: usage error (125) pointing at file:line:column.
 case_error_missing_kernel() {
 	microvm_only
 	local conf=$E2E_CASE_DIR/missing.yaml
 	write_config "$conf" "$E2E_CASE_DIR/no-such-kernel" 256M 1 "$(cmdline poweroff)"
 	vm missing config="$conf"
-	expect_rc 2
+	expect_rc 125
 	grep -qE "(^|: )$conf:[0-9]+:[0-9]+: " "$ERR" ||
 		fail "stderr has no '$conf:LINE:COLUMN: ' message"
 	grep -q "no-such-kernel" "$ERR" || fail "stderr does not name the missing kernel"
@@ -214,7 +214,7 @@ case_error_missing_kernel() {
 case_error_missing_kernel_cli() {
 	microvm_only
 	vm missing kernel="$E2E_CASE_DIR/no-such-kernel" initrd="$E2E_INITRD"
-	expect_rc 2
+	expect_rc 125
 	grep -q "no-such-kernel" "$ERR" || fail "stderr does not name the missing kernel"
 	case_result
 }
@@ -225,7 +225,7 @@ case_error_not_a_kernel() {
 	local junk=$E2E_CASE_DIR/not-a-kernel
 	head -c 65536 /dev/zero | tr '\0' 'x' >"$junk"
 	vm junk kernel="$junk" initrd="$E2E_INITRD"
-	[[ $E2E_RC == 1 || $E2E_RC == 2 ]] || fail "exit status $E2E_RC, expected 1 or 2"
+	expect_rc 125
 	[[ -s $ERR ]] || fail "no message on stderr"
 	grep -qiE "not-a-kernel|kernel" "$ERR" || fail "the message names neither the file nor 'kernel'"
 	! grep -q "MICROVM-E2E" "$OUT" || fail "a guest ran"
@@ -244,9 +244,9 @@ CASES=(
 	"pvh_elf|ELF vmlinux through the PVH entry reaches user space"
 	"config_file|--config vm.yaml boots like the flags"
 	"init_command|command after -- on the kernel command line runs, status reported"
-	"error_missing_kernel|missing kernel in vm.yaml: exit 2, file:line:column message"
-	"error_missing_kernel_cli|missing --kernel file: exit 2, names the file"
-	"error_not_a_kernel|not-a-kernel file: exit 1 or 2 with a message"
+	"error_missing_kernel|missing kernel in vm.yaml: exit 125, file:line:column message"
+	"error_missing_kernel_cli|missing --kernel file: exit 125, names the file"
+	"error_not_a_kernel|not-a-kernel file: exit 125 with a message"
 )
 
 # shellcheck source=cases_vfs.sh

@@ -1,0 +1,49 @@
+/* machine.h: everything one running VM owns besides struct vm (run.c and run_job.c). */
+#ifndef MICROVM_MACHINE_H
+#define MICROVM_MACHINE_H
+
+#include "../devices/acpi_pm/acpi_pm.h"
+#include "../devices/i8042/i8042.h"
+#include "../devices/pvpanic/pvpanic.h"
+#include "../devices/serial/console_tail.h"
+#include "../devices/serial/uart8250.h"
+#include "../devices/status_port/status_port.h"
+#include "config.h"
+#include "job.h"
+#include "shares.h"
+#include "vm.h"
+
+struct machine {
+	struct vm vm;
+	struct uart8250 uart;
+	struct i8042 kbc;
+	struct acpi_pm pm;
+	struct status_port status;
+	struct pvpanic panic;
+	struct shares shares;
+	struct console_tail tail; /* command mode: the kernel console, kept to explain failures */
+	struct job_blob job;	  /* command mode: the archive appended to the initrd */
+	bool command_mode;
+	unsigned vcpus_created;
+	int console_out_fd; /* -1: discard */
+	int console_in_fd;  /* -1: no input */
+	int signal_fd;
+	int stop_signal;      /* the signal that stopped us, 0 if none */
+	uint64_t timeout_ms;  /* timeout: as configured; 0: none */
+	uint64_t deadline_ms; /* CLOCK_MONOTONIC ms when the timeout fires; 0: none */
+	char err[256];
+};
+
+/* run_job.c: command mode. */
+/* Where the kernel console goes with a command: hidden (kept in tail) unless asked for. */
+int run_job_console(struct machine *m, const struct vm_config *cfg) MUST_CHECK;
+/* Build the job archive. */
+int run_job_prepare(struct machine *m, const struct vm_config *cfg) MUST_CHECK;
+/* The exit status of a command-mode run after the VM stopped, with a message when it failed. */
+int run_job_exit_status(struct machine *m);
+/* Start the clock of timeout: (0: none); it covers the boot too. */
+void run_job_arm_timeout(struct machine *m, uint64_t timeout_ms);
+/* Milliseconds until the timeout, -1 for none (a poll timeout). */
+int run_job_poll_timeout(const struct machine *m);
+
+#endif

@@ -1,0 +1,148 @@
+/* run_job.c: command mode: the job for microvm-init, the hidden console, the timeout and the exit status. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "machine.h"
+#include "run.h"
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * The command owns stdin and stdout, so the kernel console never reads input and never
+ * writes to stdout: with console: stdio (or -v) it goes to stderr, with a file to the
+ * file, otherwise nowhere. The tail is always kept, to show why a boot failed.
+ */
+int run_job_console(struct machine *m, const struct vm_config *cfg)
+{
+	m->console_in_fd = -1;
+	m->console_out_fd = -1;
+	if (cfg->console_set && cfg->console == CONSOLE_FILE) {
+		m->console_out_fd = open(cfg->console_path,
+					 O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (m->console_out_fd < 0) {
+			snprintf(m->err, sizeof(m->err), "cannot open console file %s: %s",
+				 cfg->console_path, strerror(errno));
+			return -errno;
+		}
+	} else if ((cfg->console_set && cfg->console == CONSOLE_STDIO) || log_verbosity() > 0) {
+		m->console_out_fd = STDERR_FILENO;
+	}
+	return 0;
+}
+
+int run_job_prepare(struct machine *m, const struct vm_config *cfg)
+{
+	int ret = job_build_cpio(cfg, log_verbosity() > 0, &m->job);
+
+	if (ret) {
+		snprintf(m->err, sizeof(m->err), "cannot build the job for the guest: %s",
+			 ret == -E2BIG ? "command and environment are larger than 1 MiB" :
+					 strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+void run_job_arm_timeout(struct machine *m, uint64_t timeout_ms)
+{
+	m->timeout_ms = timeout_ms;
+	m->deadline_ms = timeout_ms ? now_ms() + timeout_ms : 0;
+}
+
+int run_job_poll_timeout(const struct machine *m)
+{
+	uint64_t now;
+
+	if (!m->deadline_ms)
+		return -1;
+	now = now_ms();
+	if (now >= m->deadline_ms)
+		return 0;
+	return m->deadline_ms - now > 60000 ? 60000 : (int)(m->deadline_ms - now);
+}
+
+/* The guest's last console lines, so that a failed boot explains itself. */
+static void run_job_show_tail(const struct machine *m)
+{
+	char *text = malloc(CONSOLE_TAIL_BYTES + 1);
+	size_t n;
+
+	if (!text || m->console_out_fd >= 0) { /* already shown as it came */
+		free(text);
+		return;
+	}
+	n = console_tail_copy(&m->tail, text, CONSOLE_TAIL_BYTES + 1);
+	if (n) {
+		fprintf(stderr, "microvm: the guest's last console output:\n");
+		fwrite(text, 1, n, stderr);
+		if (text[n - 1] != '\n')
+			fputc('\n', stderr);
+	}
+	free(text);
+}
+
+static int run_job_reported_status(const struct machine *m)
+{
+	unsigned kind = 0, value = 0;
+
+	if (!status_port_final(&m->status, &kind, &value))
+		return -1;
+	switch (kind) {
+	case STATUS_EXITED:
+		return (int)(value & 0xff);
+	case STATUS_KILLED:
+		return 128 + (int)(value & 0x7f);
+	default:
+		log_error("the guest init could not set up the command (see its message above)");
+		run_job_show_tail(m);
+		return RUN_EXIT_NO_STATUS;
+	}
+}
+
+/* The guest stopped on its own without a final report: a panic or a failed boot. */
+static int run_job_unreported(const struct machine *m)
+{
+	if (pvpanic_seen(&m->panic) || console_tail_contains(&m->tail, "Kernel panic - not syncing")) {
+		log_error("the guest kernel panicked");
+		run_job_show_tail(m);
+		return RUN_EXIT_GUEST_PANIC;
+	}
+	log_error("the guest stopped before reporting the command's status (%s)",
+		  status_port_ready(&m->status) ? "microvm-init was running" :
+						   "microvm-init never ran: boot failure");
+	run_job_show_tail(m);
+	return RUN_EXIT_NO_STATUS;
+}
+
+int run_job_exit_status(struct machine *m)
+{
+	int status;
+
+	switch (vm_stop_reason(&m->vm)) {
+	case VM_STOP_REPORTED:
+		status = run_job_reported_status(m);
+		return status >= 0 ? status : RUN_EXIT_NO_STATUS;
+	case VM_STOP_TIMEOUT:
+		log_error("timeout: the guest was stopped after %llu ms",
+			  (unsigned long long)m->timeout_ms);
+		return RUN_EXIT_TIMEOUT;
+	case VM_STOP_POWEROFF:
+	case VM_STOP_RESET:
+	case VM_STOP_PANIC:
+		return run_job_unreported(m);
+	case VM_STOP_SIGNAL:
+		return 128 + m->stop_signal;
+	default:
+		return RUN_EXIT_VMM_ERROR;
+	}
+}
