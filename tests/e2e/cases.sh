@@ -255,6 +255,9 @@ CASES+=("${VFS_CASES[@]}")
 # shellcheck source=cases_dax.sh
 . "$HERE/cases_dax.sh"
 CASES+=("${DAX_CASES[@]}")
+# shellcheck source=cases_runner.sh
+. "$HERE/cases_runner.sh"
+CASES+=("${RUNNER_CASES[@]}")
 
 cases_main() {
 	local entry name selected=()

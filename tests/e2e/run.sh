@@ -32,9 +32,16 @@ e2e_setup_vmm() {
 	E2E_INITRD=$("$E2E_LIB_DIR/guest-initramfs.sh")
 	# The virtio-fs cases need the transport and file system modules in the guest.
 	E2E_VFS_INITRD=$(E2E_GUEST_MODULES="virtio_mmio virtiofs" "$E2E_LIB_DIR/guest-initramfs.sh")
+	# Command mode: microvm-init (built beside the binary) with busybox, by microvm-initramfs.
+	E2E_RUNNER_INITRD=
+	if [[ $E2E_VMM_KIND == microvm ]]; then
+		E2E_RUNNER_INITRD=$("$E2E_LIB_DIR/runner-initramfs.sh" \
+			"$(dirname "$E2E_VMM_BIN")/guest/microvm-init")
+	fi
 	E2E_KERNEL=$KERNEL
 	E2E_VMLINUX=$VMLINUX
-	export E2E_VMM_KIND E2E_VMM_BIN E2E_KERNEL E2E_VMLINUX E2E_INITRD E2E_VFS_INITRD
+	export E2E_VMM_KIND E2E_VMM_BIN E2E_KERNEL E2E_VMLINUX E2E_INITRD E2E_VFS_INITRD \
+		E2E_RUNNER_INITRD
 }
 
 # Run SCRIPT here or in L1 with a scratch directory; keep the logs when it fails.
