@@ -19,7 +19,7 @@ static void expect_cmdline(const char *in, const char *want)
 	char *out;
 
 	two_devices(&s);
-	out = shares_kernel_cmdline(&s, in);
+	out = shares_kernel_cmdline(s.acpi, s.n, in);
 	ck_assert_ptr_nonnull(out);
 	ck_assert_str_eq(out, want);
 	free(out);
@@ -51,7 +51,7 @@ START_TEST(no_shares_leave_the_command_line_alone)
 	char *out;
 
 	memset(&s, 0, sizeof(s));
-	out = shares_kernel_cmdline(&s, "console=ttyS0 -- ls");
+	out = shares_kernel_cmdline(s.acpi, s.n, "console=ttyS0 -- ls");
 	ck_assert_str_eq(out, "console=ttyS0 -- ls");
 	free(out);
 }

@@ -377,6 +377,42 @@ START_TEST(worker_stops_ioctls_and_argument_mismatches)
 }
 END_TEST
 
+/* ---- virtio-console thread: eventfds, the host stdio descriptors, nothing else ---- */
+
+static int console_allowed(void)
+{
+	struct pollfd p = { .fd = test_efd, .events = POLLIN };
+	uint64_t one = 1;
+
+	if (test_efd < 0 || write(test_efd, &one, sizeof(one)) != sizeof(one))
+		return 1;
+	if (poll(&p, 1, 0) != 1)
+		return 2;
+	return read(test_efd, &one, sizeof(one)) == sizeof(one) && one == 1 ? 0 : 3;
+}
+
+START_TEST(console_allows_poll_read_and_write)
+{
+	test_efd = eventfd(0, EFD_NONBLOCK);
+	ck_assert_int_ge(test_efd, 0);
+	expect_allowed(SECCOMP_ROLE_CONSOLE, console_allowed);
+}
+END_TEST
+
+static int console_close(void)
+{
+	close(0); /* the descriptors it relays belong to the main thread */
+	return 0;
+}
+
+START_TEST(console_stops_opening_closing_and_ioctls)
+{
+	expect_stopped(SECCOMP_ROLE_CONSOLE, openat_root, SYS_openat);
+	expect_stopped(SECCOMP_ROLE_CONSOLE, console_close, SYS_close);
+	expect_stopped(SECCOMP_ROLE_CONSOLE, vcpu_set_regs, SYS_ioctl);
+}
+END_TEST
+
 /* ---- per thread, not per process ---- */
 
 static void *filter_thread(void *arg)
@@ -432,7 +468,13 @@ START_TEST(roles_have_names_and_sizes)
 	ck_assert_str_eq(seccomp_role_name(SECCOMP_ROLE_MAIN), "main");
 	ck_assert_str_eq(seccomp_role_name(SECCOMP_ROLE_VCPU), "vcpu");
 	ck_assert_str_eq(seccomp_role_name(SECCOMP_ROLE_VFS_WORKER), "vfs-worker");
-	/* The vCPU list is the shortest, the worker's (the whole backend) the longest. */
+	ck_assert_str_eq(seccomp_role_name(SECCOMP_ROLE_CONSOLE), "console");
+	/*
+	 * The console thread's list is the shortest (poll, read, write), then the vCPU's;
+	 * the worker's (the whole backend) is the longest.
+	 */
+	ck_assert_uint_lt(seccomp_role_syscalls(SECCOMP_ROLE_CONSOLE),
+			  seccomp_role_syscalls(SECCOMP_ROLE_VCPU));
 	ck_assert_uint_lt(seccomp_role_syscalls(SECCOMP_ROLE_VCPU),
 			  seccomp_role_syscalls(SECCOMP_ROLE_MAIN));
 	ck_assert_uint_lt(seccomp_role_syscalls(SECCOMP_ROLE_MAIN),
@@ -485,9 +527,11 @@ static Suite *seccomp_suite(void)
 	tcase_add_test(stop, main_stops_other_signals_kvm_run_and_opening_files);
 	tcase_add_test(stop, vcpu_stops_other_ioctls_and_file_access);
 	tcase_add_test(stop, worker_stops_ioctls_and_argument_mismatches);
+	tcase_add_test(stop, console_stops_opening_closing_and_ioctls);
 	tcase_add_test(allow, main_allows_its_wait_and_kick_calls);
 	tcase_add_test(allow, vcpu_allows_kvm_run_get_regs_and_eventfds);
 	tcase_add_test(allow, worker_allows_the_backend_calls);
+	tcase_add_test(allow, console_allows_poll_read_and_write);
 	tcase_add_test(allow, a_filter_binds_only_the_thread_that_loads_it);
 	tcase_add_test(misc, roles_have_names_and_sizes);
 	tcase_add_test(misc, seccomp_option_is_on_by_default_and_off_on_request);

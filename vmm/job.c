@@ -18,7 +18,7 @@ static void buf_put(struct job_buf *jb, const void *p, size_t n)
 	size_t want = jb->b.len + n;
 	uint8_t *grown;
 
-	if (jb->err)
+	if (jb->err || n == 0) /* n == 0: p may be NULL, which memcpy must not get */
 		return;
 	if (want > MICROVM_JOB_MAX_BYTES + 4096) {
 		jb->err = -E2BIG;

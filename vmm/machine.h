@@ -8,8 +8,10 @@
 #include "../devices/serial/console_tail.h"
 #include "../devices/serial/uart8250.h"
 #include "../devices/status_port/status_port.h"
+#include "../devices/virtio_console/console.h"
 #include "config.h"
 #include "job.h"
+#include "layout.h"
 #include "shares.h"
 #include "vm.h"
 
@@ -21,6 +23,11 @@ struct machine {
 	struct status_port status;
 	struct pvpanic panic;
 	struct shares shares;
+	struct vcon_device stdio;  /* command mode: the command's stdin, stdout, stderr */
+	bool stdio_created;
+	/* Every virtio-mmio device as the DSDT and the command line name it. */
+	struct acpi_mmio_device virtio[LAYOUT_VIRTIO_MAX_DEVICES];
+	unsigned nvirtio;
 	struct console_tail tail; /* command mode: the kernel console, kept to explain failures */
 	struct job_blob job;	  /* command mode: the archive appended to the initrd */
 	bool command_mode;
@@ -41,6 +48,10 @@ int run_job_console(struct machine *m, const struct vm_config *cfg) MUST_CHECK;
 int run_job_prepare(struct machine *m, const struct vm_config *cfg) MUST_CHECK;
 /* The exit status of a command-mode run after the VM stopped, with a message when it failed. */
 int run_job_exit_status(struct machine *m);
+/* The virtio-console device with the stdin, stdout and stderr ports, after the shares. */
+int run_job_create_stdio(struct machine *m, const struct vm_config *cfg) MUST_CHECK;
+/* After the vCPUs stopped: write out what the guest sent, then release the device. */
+void run_job_destroy_stdio(struct machine *m);
 /* Start the clock of timeout: (0: none); it covers the boot too. */
 void run_job_arm_timeout(struct machine *m, uint64_t timeout_ms);
 /* Milliseconds until the timeout, -1 for none (a poll timeout). */

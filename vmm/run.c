@@ -122,8 +122,8 @@ static int machine_add_devices(struct machine *m)
 static int machine_load_guest(struct machine *m, const struct vm_config *cfg,
 			      struct boot_cpu_state *entry)
 {
-	struct acpi_config acpi = { .vcpus = cfg->vcpus, .virtio = m->shares.acpi,
-				    .nvirtio = m->shares.n };
+	struct acpi_config acpi = { .vcpus = cfg->vcpus, .virtio = m->virtio,
+				    .nvirtio = m->nvirtio };
 	struct boot_request req = { .kernel_path = cfg->kernel, .initrd_path = cfg->initrd,
 				    .initrd_extra = m->job.data, .initrd_extra_len = m->job.len };
 	char *cmdline;
@@ -134,7 +134,7 @@ static int machine_load_guest(struct machine *m, const struct vm_config *cfg,
 		snprintf(m->err, sizeof(m->err), "cannot build ACPI tables: %s", strerror(-ret));
 		return ret;
 	}
-	cmdline = shares_kernel_cmdline(&m->shares, cfg->cmdline);
+	cmdline = shares_kernel_cmdline(m->virtio, m->nvirtio, cfg->cmdline);
 	if (!cmdline)
 		return -ENOMEM;
 	req.cmdline = cmdline;
@@ -270,6 +270,12 @@ static int machine_start(struct machine *m, const struct vm_config *cfg)
 		ret = machine_add_devices(m);
 	if (ret == 0)
 		ret = shares_create(&m->shares, cfg, &m->vm, m->err, sizeof(m->err));
+	if (ret == 0) {
+		memcpy(m->virtio, m->shares.acpi, m->shares.n * sizeof(m->virtio[0]));
+		m->nvirtio = m->shares.n;
+	}
+	if (ret == 0 && m->command_mode)
+		ret = run_job_create_stdio(m, cfg);
 	if (ret == 0)
 		ret = machine_load_guest(m, cfg, &entry);
 	if (ret == 0)
@@ -295,6 +301,7 @@ static void machine_teardown(struct machine *m)
 
 	for (i = 0; i < m->vcpus_created; i++)
 		vcpu_join(&m->vm.vcpus[i]);
+	run_job_destroy_stdio(m); /* guest memory is still mapped: drain what it sent */
 	terminal_restore();
 	for (i = 0; i < m->vcpus_created; i++)
 		vcpu_destroy(&m->vm.vcpus[i]);

@@ -53,6 +53,44 @@ int run_job_prepare(struct machine *m, const struct vm_config *cfg)
 	return 0;
 }
 
+int run_job_create_stdio(struct machine *m, const struct vm_config *cfg)
+{
+	const struct vcon_port_config ports[] = {
+		{ MICROVM_PORT_STDIN, STDIN_FILENO, VCON_TO_GUEST },
+		{ MICROVM_PORT_STDOUT, STDOUT_FILENO, VCON_FROM_GUEST },
+		{ MICROVM_PORT_STDERR, STDERR_FILENO, VCON_FROM_GUEST },
+	};
+	const struct vcon_config vcfg = { ports, 3, !cfg->seccomp_off };
+	struct acpi_mmio_device *a = &m->virtio[m->nvirtio];
+	int ret;
+
+	if (m->nvirtio >= LAYOUT_VIRTIO_MAX_DEVICES)
+		return -E2BIG; /* config_validate keeps a slot free */
+	a->base = LAYOUT_VIRTIO_MMIO_BASE + m->nvirtio * LAYOUT_VIRTIO_MMIO_SIZE;
+	a->size = LAYOUT_VIRTIO_MMIO_SIZE;
+	a->gsi = LAYOUT_VIRTIO_GSI_BASE + m->nvirtio;
+	ret = vcon_init(&m->stdio, &vcfg, &m->vm.mem, a->base, a->gsi);
+	m->stdio_created = true; /* vcon_destroy also cleans up a failed init */
+	if (ret == 0)
+		ret = vmmio_register(&m->stdio.transport, &m->vm.mmio);
+	if (ret == 0)
+		ret = vmmio_kvm_attach(&m->stdio.transport, m->vm.vm_fd);
+	if (ret) {
+		snprintf(m->err, sizeof(m->err), "cannot create the stdio device: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	m->nvirtio++;
+	return 0;
+}
+
+void run_job_destroy_stdio(struct machine *m)
+{
+	if (m->stdio_created)
+		vcon_destroy(&m->stdio);
+	m->stdio_created = false;
+}
+
 void run_job_arm_timeout(struct machine *m, uint64_t timeout_ms)
 {
 	m->timeout_ms = timeout_ms;

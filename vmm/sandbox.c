@@ -14,7 +14,7 @@
  *   at /shares/i, nosuid and nodev (no device node in a share can be opened through it;
  *   the passthrough never opens one anyway), and read-only for a read-only share so even
  *   root gets EROFS; /proc is a fresh proc mount, read-only, showing only our own process
- *   where the kernel can (subset=pid,hidepid=invisible, Linux 5.8+): the passthrough
+ *   where the kernel can (subset=pid,hidepid=ptraceable, Linux 5.8+): the passthrough
  *   reopens inodes through /proc/self/fd. pivot_root into it, detach the old root, chdir
  *   /, and the tmpfs root itself becomes read-only. From then on the host's file system
  *   outside the shares has no name in this process. If the host root cannot be pivoted
@@ -70,7 +70,7 @@ static const int sandbox_kept_caps[] = {
 static const char *const sandbox_stage_dirs[] = { "/tmp", "/mnt", "/run", "/var/tmp", "/dev" };
 
 #define SANDBOX_TMPFS_OPTS "size=64k,nr_inodes=64,mode=0755"
-#define SANDBOX_PROC_OPTS "subset=pid,hidepid=invisible"
+#define SANDBOX_PROC_OPTS "subset=pid,hidepid=ptraceable"
 
 PRINTF_LIKE(4, 5) static int sandbox_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
 {

@@ -144,10 +144,10 @@ static size_t cmdline_params_end(const char *cmdline)
 	return len;
 }
 
-char *shares_kernel_cmdline(const struct shares *s, const char *cmdline)
+char *shares_kernel_cmdline(const struct acpi_mmio_device *devs, unsigned n, const char *cmdline)
 {
 	size_t params = cmdline_params_end(cmdline);
-	size_t len = strlen(cmdline) + 2 + s->n * 64;
+	size_t len = strlen(cmdline) + 2 + n * 64;
 	char *out = malloc(len);
 	size_t used;
 	unsigned i;
@@ -158,10 +158,10 @@ char *shares_kernel_cmdline(const struct shares *s, const char *cmdline)
 	used = (size_t)snprintf(out, len, "%.*s", (int)params, cmdline);
 	while (used > 0 && out[used - 1] == ' ')
 		out[--used] = '\0';
-	for (i = 0; i < s->n; i++)
+	for (i = 0; i < n; i++)
 		used += (size_t)snprintf(out + used, len - used, "%svirtio_mmio.device=4K@0x%llx:%u",
-					 used ? " " : "", (unsigned long long)s->acpi[i].base,
-					 s->acpi[i].gsi);
+					 used ? " " : "", (unsigned long long)devs[i].base,
+					 devs[i].gsi);
 	if (cmdline[params])
 		snprintf(out + used, len - used, "%s%s", used ? " " : "", cmdline + params);
 	return out;

@@ -23,8 +23,11 @@ struct shares {
 /* Create the devices on vm's MMIO bus, wired to KVM ioeventfds and irqfds. */
 int shares_create(struct shares *s, const struct vm_config *cfg, struct vm *vm,
 		  char *err, size_t errlen) MUST_CHECK;
-/* cmdline plus a virtio_mmio.device= entry per device (for kernels without ACPI discovery). */
-char *shares_kernel_cmdline(const struct shares *s, const char *cmdline);
+/*
+ * cmdline plus a virtio_mmio.device= entry for each of the n devices (for kernels without
+ * ACPI discovery), placed before any " -- " so that init never sees them.
+ */
+char *shares_kernel_cmdline(const struct acpi_mmio_device *devs, unsigned n, const char *cmdline);
 void shares_destroy(struct shares *s);
 
 #endif

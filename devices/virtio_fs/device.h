@@ -10,7 +10,7 @@
 #include "../virtio_mmio/transport.h"
 #include "fuse_server.h"
 
-#define VIRTIO_ID_FS 26U
+#include <linux/virtio_ids.h> /* VIRTIO_ID_FS (26) */
 #define VFS_TAG_BYTES 36U
 #define VFS_HIPRIO_QUEUE 0U
 #define VFS_QUEUE_SIZE 1024U
