@@ -1,4 +1,4 @@
-/* sandbox.c: the VMM's least privilege: a private mount namespace holding only the shares and /proc, then fewer capabilities. */
+/* sandbox.c: least privilege for the VMM: a private root holding only the shares and /proc, fewer capabilities. */
 /*
  * The model.
  * - When: once, during start-up, after /dev/kvm, the console file, the kernel and the

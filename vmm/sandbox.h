@@ -1,4 +1,4 @@
-/* sandbox.h: moving the VMM into a private mount namespace with only the shares, and dropping capabilities. */
+/* sandbox.h: the VMM in a private mount namespace with only the shares, and fewer capabilities. */
 #ifndef MICROVM_SANDBOX_H
 #define MICROVM_SANDBOX_H
 

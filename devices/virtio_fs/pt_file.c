@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include "pt_internal.h"
@@ -38,6 +39,47 @@ int pt_op_open(void *be, const struct fuse_ctx *c, uint64_t nodeid, int flags,
 	return pt_htab_add(pt->htab, fd, nodeid, false, fh);
 }
 
+/*
+ * An existing name under CREATE: opened only if it is a regular file. An open with
+ * O_CREAT alone would open whatever is there: a FIFO (blocking the worker until a host
+ * process opens the other end) or a device node put into the share on the host. A
+ * guest's own kernel sends CREATE for a name it believes absent, which a host-side
+ * change can make wrong, and a hostile one sends it for anything.
+ */
+static int create_open_existing(struct pt *pt, int dirfd, const char *name, int f)
+{
+	int pfd = pt_openat(pt, dirfd, name, O_PATH | O_NOFOLLOW, 0), fd;
+	struct stat st;
+
+	if (pfd < 0)
+		return pfd;
+	if (fstat(pfd, &st) != 0)
+		fd = -errno;
+	else if (S_ISREG(st.st_mode))
+		fd = pt_reopen_fd(pt, pfd, f & ~(O_CREAT | O_EXCL)); /* this very inode */
+	else
+		fd = S_ISDIR(st.st_mode) ? -EISDIR : S_ISLNK(st.st_mode) ? -ELOOP : -ENXIO;
+	close(pfd);
+	return fd;
+}
+
+/* A new file, or an existing regular one unless the guest said O_EXCL; races retried. */
+static int create_or_open(struct pt *pt, int dirfd, const char *name, int f, int guest_flags,
+			  mode_t mode)
+{
+	int fd = -EEXIST, tries;
+
+	for (tries = 0; tries < 3; tries++) {
+		fd = pt_openat(pt, dirfd, name, f | O_EXCL, mode);
+		if (fd != -EEXIST || (guest_flags & O_EXCL))
+			break;
+		fd = create_open_existing(pt, dirfd, name, f);
+		if (fd != -ENOENT) /* -ENOENT: removed in between, create it after all */
+			break;
+	}
+	return fd;
+}
+
 /* Creates (or opens) as the caller; undoes the writeback O_RDWR upgrade if it is refused. */
 static int create_open(struct pt *pt, const struct fuse_ctx *c, int dirfd, const char *name,
 		       int f, int guest_flags, mode_t mode)
@@ -47,9 +89,10 @@ static int create_open(struct pt *pt, const struct fuse_ctx *c, int dirfd, const
 
 	if (fd < 0)
 		return fd;
-	fd = pt_openat(pt, dirfd, name, f, mode);
+	fd = create_or_open(pt, dirfd, name, f, guest_flags, mode);
 	if (fd == -EACCES && (guest_flags & O_ACCMODE) == O_WRONLY && (f & O_ACCMODE) == O_RDWR)
-		fd = pt_openat(pt, dirfd, name, (f & ~O_ACCMODE) | O_WRONLY, mode);
+		fd = create_or_open(pt, dirfd, name, (f & ~O_ACCMODE) | O_WRONLY, guest_flags,
+				    mode);
 	pt_creds_leave(&cr);
 	return fd;
 }
@@ -70,7 +113,7 @@ int pt_op_create(void *be, const struct fuse_ctx *c, uint64_t parent, const char
 		err = pt_get_dir(pt, parent, &dir);
 	if (err)
 		return err;
-	f |= O_CREAT | (flags & O_EXCL);
+	f |= O_CREAT;
 	fd = create_open(pt, c, dir.fd, name, f, flags, mode & 07777);
 	pt_itab_put(pt->itab, &dir);
 	if (fd < 0)

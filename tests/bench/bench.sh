@@ -9,7 +9,7 @@
 # both VMMs run side by side (tests/bench/cases.sh).
 # The test programs are found beside the microvm binary (make bench builds them), or
 # given as BENCH_FSBENCH (tests/bench/fsbench) and BENCH_FUSEHOST (tests/microvm-fusehost).
-# BENCH_ONLY picks parts: a subset of "fuse boot rss vfs dax" (default: all).
+# BENCH_ONLY picks parts: a subset of "fuse boot rss vfs dax meta run" (default: all).
 # Exit status: 0 when every figure was measured, 1 otherwise.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -19,6 +19,8 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$BENCH_DIR/../e2e/run.sh"
 # shellcheck source=lib.sh
 . "$BENCH_DIR/lib.sh"
+# shellcheck source=cases_meta.sh
+. "$BENCH_DIR/cases_meta.sh"
 
 bench_entry() {
 	local bin=${1:-./microvm} builddir rc=0 fuse_rc=0
@@ -31,8 +33,14 @@ bench_entry() {
 		"$BENCH_DIR/fuse_host.sh" "$BENCH_FSBENCH" "$BENCH_FUSEHOST" || fuse_rc=$?
 		((fuse_rc == 0 || fuse_rc == 77)) || rc=1
 	fi
-	if bench_wanted boot || bench_wanted rss || bench_wanted vfs || bench_wanted dax; then
+	if bench_wanted boot || bench_wanted rss || bench_wanted vfs || bench_wanted dax ||
+		bench_wanted meta || bench_wanted run; then
 		e2e_setup_vmm "$bin"
+		# The meta tree is built here, where it is quick, into the asset cache L1 reads.
+		if bench_wanted meta; then
+			metab_kib >/dev/null # decided (and exported) here, for L1 too
+			metab_prepare >/dev/null || rc=1
+		fi
 		e2e_dispatch "$BENCH_DIR/cases.sh" || rc=1
 	fi
 	return "$rc"

@@ -81,9 +81,9 @@ case_runner_stdio_binary() {
 
 case_runner_env_workdir() {
 	runner_only
-	runner notfound -- /no/such/command
+	runner notfound -- no-such-command
 	expect_rc 127
-	expect_stderr "not found"
+	expect_stderr "no-such-command: command not found"
 	# HOST_ONLY is in microvm's environment, not the command's: nothing is inherited.
 	# shellcheck disable=SC2016 # expanded by the guest's shell
 	HOST_ONLY=leak runner env --env FOO=bar --env 'SP=a b' --workdir /proc -- \

@@ -1,0 +1,148 @@
+/* stdio.c: find the command's stdin/stdout/stderr virtio-console ports, or use /dev/console. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "init.h"
+#include "protocol.h"
+
+#define STDIO_PORTS_DIR "/sys/class/virtio-ports"
+#define STDIO_DRIVER_DIR "/sys/bus/virtio/drivers/virtio_console"
+#define STDIO_POLL_NS (10 * 1000 * 1000)
+
+static const char *const stdio_names[3] = {
+	MICROVM_PORT_STDIN, MICROVM_PORT_STDOUT, MICROVM_PORT_STDERR,
+};
+
+static int stdio_flags(int i)
+{
+	return (i == 0 ? O_RDONLY : O_WRONLY) | O_NOCTTY | O_CLOEXEC;
+}
+
+/* A device bound to the driver shows as a "virtioN" link; probing is done by now. */
+static bool stdio_have_device(void)
+{
+	DIR *d = opendir(STDIO_DRIVER_DIR);
+	struct dirent *e;
+	bool found = false;
+
+	if (!d)
+		return false;
+	while (!found && (e = readdir(d)))
+		found = !strncmp(e->d_name, "virtio", 6);
+	closedir(d);
+	return found;
+}
+
+/*
+ * The driver creates a port's "name" attribute only when the host has named it, after the
+ * port itself: "" until then.
+ */
+static void stdio_port_name(const char *port, char *name, size_t size)
+{
+	char path[sizeof(STDIO_PORTS_DIR) + 300];
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), STDIO_PORTS_DIR "/%s/name", port);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, name, size - 1);
+		close(fd);
+	}
+	if (n < 0)
+		n = 0;
+	name[n] = '\0';
+	name[strcspn(name, "\n")] = '\0';
+}
+
+/* Open a port whose name matches a stdio stream still missing; errs keeps why not. */
+static void stdio_try_port(struct init *in, const char *port, int errs[3])
+{
+	char name[64], dev[300];
+
+	stdio_port_name(port, name, sizeof(name));
+	for (int i = 0; i < 3; i++) {
+		if (in->stdio[i] >= 0 || strcmp(name, stdio_names[i]))
+			continue;
+		/* devtmpfs adds the node from its own thread: it may lag the sysfs entry. */
+		snprintf(dev, sizeof(dev), "/dev/%s", port);
+		in->stdio[i] = open(dev, stdio_flags(i));
+		errs[i] = in->stdio[i] < 0 ? errno : 0;
+		if (in->stdio[i] >= 0)
+			init_say(in, "%s is %s", stdio_names[i], dev);
+	}
+}
+
+static bool stdio_scan(struct init *in, int errs[3])
+{
+	DIR *d = opendir(STDIO_PORTS_DIR);
+	struct dirent *e;
+
+	if (d) {
+		while ((e = readdir(d)))
+			if (e->d_name[0] != '.')
+				stdio_try_port(in, e->d_name, errs);
+		closedir(d);
+	}
+	return in->stdio[0] >= 0 && in->stdio[1] >= 0 && in->stdio[2] >= 0;
+}
+
+static long long stdio_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* The ports come from the host's control messages, handled by a kernel work queue. */
+static void stdio_wait_ports(struct init *in, int errs[3])
+{
+	long long deadline = stdio_now_ms() + INIT_PORT_WAIT_MS;
+	const struct timespec pause = { 0, STDIO_POLL_NS };
+
+	while (!stdio_scan(in, errs) && stdio_now_ms() < deadline)
+		nanosleep(&pause, NULL);
+}
+
+int stdio_open(struct init *in)
+{
+	int errs[3] = { ENOENT, ENOENT, ENOENT };
+	bool device = stdio_have_device();
+
+	if (device)
+		stdio_wait_ports(in, errs);
+	else
+		init_say(in, "no virtio console: the command's stdio is /dev/console");
+	for (int i = 0; i < 3; i++) {
+		if (in->stdio[i] >= 0)
+			continue;
+		if (device)
+			init_error(in, "no usable '%s' port (%s): using /dev/console",
+				   stdio_names[i], strerror(errs[i]));
+		in->stdio[i] = open("/dev/console", stdio_flags(i));
+		if (in->stdio[i] < 0) {
+			int err = -errno;
+
+			init_error(in, "cannot open /dev/console for %s: %s", stdio_names[i],
+				   strerror(-err));
+			return err;
+		}
+		in->stderr_is_console = in->stderr_is_console || i == 2;
+	}
+	return 0;
+}
+
+void stdio_close(struct init *in)
+{
+	for (int i = 0; i < 3; i++) {
+		if (in->stdio[i] >= 0)
+			close(in->stdio[i]);
+		in->stdio[i] = -1;
+	}
+	in->stderr_is_console = false;
+}
