@@ -12,6 +12,7 @@
 #include "config.h"
 #include "job.h"
 #include "layout.h"
+#include "sandbox.h"
 #include "shares.h"
 #include "vm.h"
 
@@ -23,6 +24,7 @@ struct machine {
 	struct status_port status;
 	struct pvpanic panic;
 	struct shares shares;
+	struct sandbox sandbox; /* the share paths to open after it (sandbox_share_path) */
 	struct vcon_device stdio;  /* command mode: the command's stdin, stdout, stderr */
 	bool stdio_created;
 	/* Every virtio-mmio device as the DSDT and the command line name it. */

@@ -14,6 +14,7 @@
 #include "layout.h"
 #include "machine.h"
 #include "run.h"
+#include "sandbox.h"
 #include "seccomp.h"
 #include "shares.h"
 #include "terminal.h"
@@ -240,7 +241,7 @@ static void machine_wait(struct machine *m)
  * The main thread's filter, last in start-up: it covers machine_wait and the teardown.
  * The workers loaded theirs when shares_create made them; each vCPU loads its own.
  */
-static int machine_enter_sandbox(struct machine *m, const struct vm_config *cfg)
+static int machine_load_main_filter(struct machine *m, const struct vm_config *cfg)
 {
 	int ret;
 
@@ -253,6 +254,47 @@ static int machine_enter_sandbox(struct machine *m, const struct vm_config *cfg)
 		snprintf(m->err, sizeof(m->err), "cannot load the seccomp filter: %s",
 			 strerror(-ret));
 	return ret;
+}
+
+/*
+ * Every virtio-mmio device's window and interrupt, known before any is created: the
+ * shares in config order, then (command mode) the stdio device. ACPI and the kernel
+ * command line name them before the sandbox hides the host's files.
+ */
+static void machine_plan_virtio(struct machine *m, const struct vm_config *cfg)
+{
+	unsigned i, n = cfg->nshares + (m->command_mode ? 1 : 0);
+
+	for (i = 0; i < n && i < LAYOUT_VIRTIO_MAX_DEVICES; i++)
+		m->virtio[i] = (struct acpi_mmio_device){
+			.base = LAYOUT_VIRTIO_MMIO_BASE + i * LAYOUT_VIRTIO_MMIO_SIZE,
+			.size = LAYOUT_VIRTIO_MMIO_SIZE,
+			.gsi = LAYOUT_VIRTIO_GSI_BASE + i,
+		};
+	m->nvirtio = i;
+}
+
+/*
+ * The private mount namespace and the capability drop (vmm/sandbox.c): while the process
+ * still has one thread, after the kernel and initrd were read, before the shared
+ * directories are opened.
+ */
+static int machine_isolate(struct machine *m, const struct vm_config *cfg)
+{
+	struct sandbox_config sc;
+
+	sandbox_config_from_vm(cfg, true, &sc);
+	return sandbox_enter(&m->sandbox, &sc, m->err, sizeof(m->err));
+}
+
+static int machine_create_shares(struct machine *m, const struct vm_config *cfg)
+{
+	const char *dirs[CONFIG_MAX_SHARES];
+	unsigned i;
+
+	for (i = 0; i < cfg->nshares; i++)
+		dirs[i] = sandbox_share_path(&m->sandbox, i);
+	return shares_create(&m->shares, cfg, dirs, &m->vm, m->err, sizeof(m->err));
 }
 
 static int machine_start(struct machine *m, const struct vm_config *cfg)
@@ -268,16 +310,17 @@ static int machine_start(struct machine *m, const struct vm_config *cfg)
 		ret = vm_create(&m->vm, cfg->memory_bytes, m->err, sizeof(m->err));
 	if (ret == 0)
 		ret = machine_add_devices(m);
-	if (ret == 0)
-		ret = shares_create(&m->shares, cfg, &m->vm, m->err, sizeof(m->err));
 	if (ret == 0) {
-		memcpy(m->virtio, m->shares.acpi, m->shares.n * sizeof(m->virtio[0]));
-		m->nvirtio = m->shares.n;
+		machine_plan_virtio(m, cfg);
+		/* The last reads of host paths outside the shares: kernel and initrd. */
+		ret = machine_load_guest(m, cfg, &entry);
 	}
+	if (ret == 0)
+		ret = machine_isolate(m, cfg);
+	if (ret == 0)
+		ret = machine_create_shares(m, cfg);
 	if (ret == 0 && m->command_mode)
 		ret = run_job_create_stdio(m, cfg);
-	if (ret == 0)
-		ret = machine_load_guest(m, cfg, &entry);
 	if (ret == 0)
 		ret = machine_create_vcpus(m, &entry);
 	if (ret == 0)
@@ -355,7 +398,7 @@ int run_vm(const struct vm_config *cfg)
 	signal(SIGPIPE, SIG_IGN);
 	if (vm_open_kvm(&m->vm, m->err, sizeof(m->err)) == 0) {
 		m->vm.nvcpus = cfg->vcpus;
-		if (machine_start(m, cfg) == 0 && machine_enter_sandbox(m, cfg) == 0)
+		if (machine_start(m, cfg) == 0 && machine_load_main_filter(m, cfg) == 0)
 			machine_wait(m);
 		else
 			vm_request_stop(&m->vm, VM_STOP_ERROR);

@@ -61,14 +61,10 @@ int run_job_create_stdio(struct machine *m, const struct vm_config *cfg)
 		{ MICROVM_PORT_STDERR, STDERR_FILENO, VCON_FROM_GUEST },
 	};
 	const struct vcon_config vcfg = { ports, 3, !cfg->seccomp_off };
-	struct acpi_mmio_device *a = &m->virtio[m->nvirtio];
+	/* machine_plan_virtio put it last, after the shares (config_validate kept a slot). */
+	const struct acpi_mmio_device *a = &m->virtio[cfg->nshares];
 	int ret;
 
-	if (m->nvirtio >= LAYOUT_VIRTIO_MAX_DEVICES)
-		return -E2BIG; /* config_validate keeps a slot free */
-	a->base = LAYOUT_VIRTIO_MMIO_BASE + m->nvirtio * LAYOUT_VIRTIO_MMIO_SIZE;
-	a->size = LAYOUT_VIRTIO_MMIO_SIZE;
-	a->gsi = LAYOUT_VIRTIO_GSI_BASE + m->nvirtio;
 	ret = vcon_init(&m->stdio, &vcfg, &m->vm.mem, a->base, a->gsi);
 	m->stdio_created = true; /* vcon_destroy also cleans up a failed init */
 	if (ret == 0)
@@ -80,7 +76,6 @@ int run_job_create_stdio(struct machine *m, const struct vm_config *cfg)
 			 strerror(-ret));
 		return ret;
 	}
-	m->nvirtio++;
 	return 0;
 }
 

@@ -47,12 +47,12 @@ static int shares_create_dax(struct shares *s, const struct share_config *sc, st
 	return 0;
 }
 
-static int shares_create_one(struct shares *s, const struct share_config *sc, struct vm *vm,
-			     char *err, size_t errlen)
+static int shares_create_one(struct shares *s, const struct share_config *sc, const char *dir,
+			     struct vm *vm, char *err, size_t errlen)
 {
 	unsigned i = s->n;
 	struct fuse_server_config fcfg = {
-		.shared_dir = sc->path,
+		.shared_dir = dir,
 		.readonly = sc->readonly,
 		.cache = sc->cache,
 	};
@@ -109,8 +109,8 @@ static void shares_use_windows(struct shares *s, struct vm *vm)
 	vm->efault_ctx = &s->space;
 }
 
-int shares_create(struct shares *s, const struct vm_config *cfg, struct vm *vm,
-		  char *err, size_t errlen)
+int shares_create(struct shares *s, const struct vm_config *cfg, const char *const *dirs,
+		  struct vm *vm, char *err, size_t errlen)
 {
 	unsigned i;
 	int ret = 0;
@@ -122,7 +122,8 @@ int shares_create(struct shares *s, const struct vm_config *cfg, struct vm *vm,
 	s->space.mem = &vm->mem;
 	s->next_dax_gpa = shares_dax_start(&vm->mem);
 	for (i = 0; i < cfg->nshares && ret == 0; i++)
-		ret = shares_create_one(s, &cfg->shares[i], vm, err, errlen);
+		ret = shares_create_one(s, &cfg->shares[i], dirs ? dirs[i] : cfg->shares[i].path,
+					vm, err, errlen);
 	if (ret == 0 && s->space.n)
 		shares_use_windows(s, vm);
 	return ret;

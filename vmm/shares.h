@@ -20,9 +20,12 @@ struct shares {
 	bool seccomp;		/* the devices' workers load their seccomp filter */
 };
 
-/* Create the devices on vm's MMIO bus, wired to KVM ioeventfds and irqfds. */
-int shares_create(struct shares *s, const struct vm_config *cfg, struct vm *vm,
-		  char *err, size_t errlen) MUST_CHECK;
+/*
+ * Create the devices on vm's MMIO bus, wired to KVM ioeventfds and irqfds. dirs[i]: the
+ * path to serve share i from (inside the sandbox: /shares/i); NULL: the configured paths.
+ */
+int shares_create(struct shares *s, const struct vm_config *cfg, const char *const *dirs,
+		  struct vm *vm, char *err, size_t errlen) MUST_CHECK;
 /*
  * cmdline plus a virtio_mmio.device= entry for each of the n devices (for kernels without
  * ACPI discovery), placed before any " -- " so that init never sees them.
