@@ -25,6 +25,16 @@ enum microvm_job_tag {
 	 * then it becomes / (switch_root). At most one. */
 	JOB_ROOT = 'r',
 	JOB_VERBOSE = 'v', /* value "1": init says what it does on the kernel console */
+	/* The OCI runtime's process settings (absent: root, no groups, no terminal). */
+	JOB_USER = 'u',	    /* "UID:GID" the command runs as (setgid, setgroups, setuid) */
+	JOB_GROUPS = 'G',   /* additional groups: "GID,GID,..." (empty: none) */
+	JOB_TERMINAL = 't', /* "1": the command gets a pseudo-terminal as its controlling
+			     * terminal; the stdin/stdout ports carry the terminal's stream and
+			     * stderr is unused */
+	/* One resource limit: "NAME<TAB>SOFT<TAB>HARD", NAME as in OCI ("RLIMIT_NOFILE"),
+	 * SOFT/HARD decimal, 18446744073709551615 for unlimited. */
+	JOB_RLIMIT = 'l',
+	JOB_HOSTNAME = 'h', /* the guest's hostname */
 };
 
 /*
@@ -52,6 +62,15 @@ enum microvm_status_kind {
 #define MICROVM_PORT_STDIN "stdin"
 #define MICROVM_PORT_STDOUT "stdout"
 #define MICROVM_PORT_STDERR "stderr"
+/*
+ * Host to guest control messages, one text line each, on the port of this name:
+ *   "signal N\n"          send signal N to the command (its process group when it has
+ *                          a terminal, else the command's pid)
+ *   "winsize ROWS COLS\n" the terminal's new size (JOB_TERMINAL only): TIOCSWINSZ
+ * Unknown or malformed lines are ignored. The port may be absent (older VMMs).
+ */
+#define MICROVM_PORT_CONTROL "control"
+#define MICROVM_CONTROL_LINE_MAX 64U
 
 /* The pvpanic device (ACPI QEMU0001): the guest kernel writes 1 here when it panics. */
 #define MICROVM_PVPANIC_PORT 0x505U

@@ -1,6 +1,7 @@
 /* test_job.c: the job file and its cpio archive (read back by the real cpio tool), the status and pvpanic ports, the console tail. */
 #include <check.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,30 @@ START_TEST(test_job_file_records)
 END_TEST
 
 /* The archive must be what Linux's unpacker (and cpio) reads: extract the job with cpio. */
+START_TEST(test_job_process_records)
+{
+	static const char want[] = MICROVM_JOB_MAGIC "a/bin/true\0u1000:100\0G10,20\0t1\0"
+				   "lRLIMIT_NOFILE\t1024\t18446744073709551615\0hbox";
+	static uint32_t groups[] = { 10, 20 };
+	static struct config_rlimit rl = { "RLIMIT_NOFILE", 1024, UINT64_MAX };
+	struct vm_config cfg;
+	struct job_blob b;
+
+	config_init(&cfg);
+	ck_assert_int_eq(config_strv_push(&cfg.command, "/bin/true", 10), 0);
+	cfg.process = (struct config_process){ .user_set = true, .uid = 1000, .gid = 100,
+					       .groups = groups, .ngroups = 2, .terminal = true,
+					       .rlimits = &rl, .nrlimits = 1,
+					       .hostname = (char *)"box" };
+	ck_assert_int_eq(job_build_file(&cfg, false, &b), 0);
+	ck_assert_uint_eq(b.len, sizeof(want));
+	ck_assert(memcmp(b.data, want, b.len) == 0);
+	job_blob_free(&b);
+	cfg.process = (struct config_process){ 0 }; /* static storage: not config_free's */
+	config_free(&cfg);
+}
+END_TEST
+
 START_TEST(test_job_cpio_extracts)
 {
 	char dir[] = "/tmp/microvm-test-job-XXXXXX", cmd[256], path[128];
@@ -189,6 +214,7 @@ static Suite *job_suite(void)
 	TCase *tc = tcase_create("job");
 
 	tcase_add_test(tc, test_job_file_records);
+	tcase_add_test(tc, test_job_process_records);
 	tcase_add_test(tc, test_job_cpio_extracts);
 	tcase_add_test(tc, test_job_too_large);
 	tcase_add_test(tc, test_status_port);

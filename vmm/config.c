@@ -48,6 +48,9 @@ void config_free(struct vm_config *cfg)
 	config_strv_clear(&cfg->env);
 	free(cfg->workdir);
 	free(cfg->root_tag);
+	free(cfg->process.groups);
+	free(cfg->process.rlimits);
+	free(cfg->process.hostname);
 	if (!config_is_default_cmdline(cfg->cmdline))
 		free(cfg->cmdline);
 	free(cfg->source);

@@ -66,6 +66,27 @@ struct config_strv {
 	unsigned n;
 };
 
+/* One resource limit for the command (OCI process.rlimits). */
+struct config_rlimit {
+	char name[24]; /* "RLIMIT_NOFILE" */
+	uint64_t soft, hard;
+};
+
+/*
+ * How the command runs beyond argv/env/cwd: filled by the OCI runtime from config.json
+ * (no vm.yaml keys). Zeroed: as root, no extra groups, no terminal.
+ */
+struct config_process {
+	bool user_set;
+	uint32_t uid, gid;
+	uint32_t *groups; /* additional gids, malloc'd */
+	unsigned ngroups;
+	bool terminal;
+	struct config_rlimit *rlimits; /* malloc'd */
+	unsigned nrlimits;
+	char *hostname;
+};
+
 struct vm_config {
 	char *source; /* file the config came from, for messages; NULL if none */
 	unsigned vcpus;
@@ -89,6 +110,7 @@ struct vm_config {
 	struct config_strv env;
 	char *workdir;	     /* NULL: / */
 	char *root_tag;	     /* NULL: the initramfs stays the root */
+	struct config_process process;
 	uint64_t timeout_ms; /* 0: none */
 	/* Positions for the whole-config checks in config_validate. */
 	struct config_pos top_pos; /* the top-level mapping: "kernel" missing */

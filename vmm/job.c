@@ -84,6 +84,37 @@ static int job_finish(struct job_buf *jb, struct job_blob *out)
 	return 0;
 }
 
+/* The OCI process settings; a list of gids as "1,2,3". */
+static void put_process(struct job_buf *jb, const struct config_process *p)
+{
+	char num[64];
+	unsigned i;
+
+	if (p->user_set) {
+		snprintf(num, sizeof(num), "%u:%u", p->uid, p->gid);
+		put_record(jb, JOB_USER, num, NULL, NULL);
+	}
+	if (p->ngroups) {
+		buf_put(jb, "G", 1);
+		for (i = 0; i < p->ngroups; i++) {
+			snprintf(num, sizeof(num), "%s%u", i ? "," : "", p->groups[i]);
+			buf_put(jb, num, strlen(num));
+		}
+		buf_put(jb, "", 1);
+	}
+	if (p->terminal)
+		put_record(jb, JOB_TERMINAL, "1", NULL, NULL);
+	for (i = 0; i < p->nrlimits; i++) {
+		char soft[24], hard[24];
+
+		snprintf(soft, sizeof(soft), "%llu", (unsigned long long)p->rlimits[i].soft);
+		snprintf(hard, sizeof(hard), "%llu", (unsigned long long)p->rlimits[i].hard);
+		put_record(jb, JOB_RLIMIT, p->rlimits[i].name, soft, hard);
+	}
+	if (p->hostname)
+		put_record(jb, JOB_HOSTNAME, p->hostname, NULL, NULL);
+}
+
 int job_build_file(const struct vm_config *cfg, bool verbose, struct job_blob *out)
 {
 	struct job_buf jb = { { NULL, 0 }, 0, 0 };
@@ -97,6 +128,7 @@ int job_build_file(const struct vm_config *cfg, bool verbose, struct job_blob *o
 	if (cfg->workdir)
 		put_record(&jb, JOB_WORKDIR, cfg->workdir, NULL, NULL);
 	put_shares(&jb, cfg);
+	put_process(&jb, &cfg->process);
 	if (verbose)
 		put_record(&jb, JOB_VERBOSE, "1", NULL, NULL);
 	return job_finish(&jb, out);

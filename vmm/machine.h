@@ -2,6 +2,7 @@
 #ifndef MICROVM_MACHINE_H
 #define MICROVM_MACHINE_H
 
+#include <signal.h>
 #include "../devices/acpi_pm/acpi_pm.h"
 #include "../devices/i8042/i8042.h"
 #include "../devices/pvpanic/pvpanic.h"
@@ -27,6 +28,8 @@ struct machine {
 	struct sandbox sandbox; /* the share paths to open after it (sandbox_share_path) */
 	struct vcon_device stdio;  /* command mode: the command's stdin, stdout, stderr */
 	bool stdio_created;
+	int control_fd[2]; /* pipe: [1] microvm writes control lines, [0] feeds the port */
+	unsigned forwarded[NSIG]; /* per signal: how often it was forwarded to the command */
 	/* Every virtio-mmio device as the DSDT and the command line name it. */
 	struct acpi_mmio_device virtio[LAYOUT_VIRTIO_MAX_DEVICES];
 	unsigned nvirtio;
@@ -54,6 +57,14 @@ int run_job_exit_status(struct machine *m);
 int run_job_create_stdio(struct machine *m, const struct vm_config *cfg) MUST_CHECK;
 /* After the vCPUs stopped: write out what the guest sent, then release the device. */
 void run_job_destroy_stdio(struct machine *m);
+/*
+ * A signal to microvm while the command runs: forwarded to it through the control port
+ * (true), or false when microvm should stop (the third SIGINT/SIGTERM/SIGHUP in a row: a
+ * command that ignores them does not make microvm unstoppable).
+ */
+bool run_job_signal(struct machine *m, int sig);
+/* The command has a terminal: our stdin (a tty) in raw mode, its size sent now. */
+int run_job_enter_terminal(struct machine *m) MUST_CHECK;
 /* Start the clock of timeout: (0: none); it covers the boot too. */
 void run_job_arm_timeout(struct machine *m, uint64_t timeout_ms);
 /* Milliseconds until the timeout, -1 for none (a poll timeout). */

@@ -177,6 +177,11 @@ static int machine_block_signals(struct machine *m)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	if (m->command_mode) { /* forwarded to the command (run_job_signal) */
+		sigaddset(&set, SIGQUIT);
+		sigaddset(&set, SIGUSR2);
+		sigaddset(&set, SIGWINCH);
+	}
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
 		return -EINVAL;
 	m->signal_fd = signalfd(-1, &set, SFD_CLOEXEC);
@@ -187,10 +192,12 @@ static void machine_read_signal(struct machine *m)
 {
 	struct signalfd_siginfo info;
 
-	if (read(m->signal_fd, &info, sizeof(info)) == sizeof(info)) {
-		m->stop_signal = (int)info.ssi_signo;
-		vm_request_stop(&m->vm, VM_STOP_SIGNAL);
-	}
+	if (read(m->signal_fd, &info, sizeof(info)) != sizeof(info))
+		return;
+	if (m->command_mode && run_job_signal(m, (int)info.ssi_signo))
+		return;
+	m->stop_signal = (int)info.ssi_signo;
+	vm_request_stop(&m->vm, VM_STOP_SIGNAL);
 }
 
 /* Move console input into the UART as its FIFO has room. */
@@ -329,6 +336,8 @@ static int machine_start(struct machine *m, const struct vm_config *cfg)
 		ret = vcpu_init_kick_signal();
 	if (ret == 0 && m->console_in_fd >= 0)
 		ret = terminal_enter_raw(m->console_in_fd);
+	if (ret == 0 && m->command_mode && cfg->process.terminal)
+		ret = run_job_enter_terminal(m);
 	for (i = 0; ret == 0 && i < m->vm.nvcpus; i++) {
 		m->vm.vcpus[i].seccomp = !cfg->seccomp_off; /* loaded by the thread itself */
 		ret = vcpu_start(&m->vm.vcpus[i]);
@@ -392,6 +401,7 @@ int run_vm(const struct vm_config *cfg)
 		return RUN_EXIT_VMM_ERROR;
 	}
 	m->signal_fd = -1;
+	m->control_fd[0] = m->control_fd[1] = -1;
 	m->command_mode = cfg->command.n > 0;
 	run_job_arm_timeout(m, cfg->timeout_ms);
 	/* A reader that went away must not kill us; writes then fail with EPIPE instead. */

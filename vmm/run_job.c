@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include "machine.h"
 #include "run.h"
+#include "terminal.h"
 
 static uint64_t now_ms(void)
 {
@@ -59,8 +61,14 @@ int run_job_create_stdio(struct machine *m, const struct vm_config *cfg)
 		{ MICROVM_PORT_STDIN, STDIN_FILENO, VCON_TO_GUEST },
 		{ MICROVM_PORT_STDOUT, STDOUT_FILENO, VCON_FROM_GUEST },
 		{ MICROVM_PORT_STDERR, STDERR_FILENO, VCON_FROM_GUEST },
+		{ MICROVM_PORT_CONTROL, m->control_fd[0], VCON_TO_GUEST },
 	};
-	const struct vcon_config vcfg = { ports, 3, !cfg->seccomp_off };
+	const struct vcon_config vcfg = { ports, ARRAY_SIZE(ports), !cfg->seccomp_off };
+	/* Non-blocking: a guest that stops reading must not stall microvm's main loop. */
+	if (pipe2(m->control_fd, O_CLOEXEC) < 0)
+		return -errno;
+	if (fcntl(m->control_fd[1], F_SETFL, O_NONBLOCK) < 0)
+		return -errno;
 	/* machine_plan_virtio put it last, after the shares (config_validate kept a slot). */
 	const struct acpi_mmio_device *a = &m->virtio[cfg->nshares];
 	int ret;
@@ -81,9 +89,60 @@ int run_job_create_stdio(struct machine *m, const struct vm_config *cfg)
 
 void run_job_destroy_stdio(struct machine *m)
 {
+	unsigned i;
+
 	if (m->stdio_created)
 		vcon_destroy(&m->stdio);
 	m->stdio_created = false;
+	for (i = 0; i < 2; i++)
+		if (m->control_fd[i] >= 0)
+			close(m->control_fd[i]);
+	m->control_fd[0] = m->control_fd[1] = -1;
+}
+
+/* One control line (guest/protocol.h); dropped if the pipe is full: it is advisory. */
+static void run_job_control(struct machine *m, const char *line)
+{
+	if (m->control_fd[1] < 0 || write(m->control_fd[1], line, strlen(line)) < 0)
+		log_debug("control line not sent: %s", line);
+}
+
+static void run_job_send_winsize(struct machine *m)
+{
+	struct winsize ws;
+	char line[MICROVM_CONTROL_LINE_MAX];
+
+	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0)
+		return;
+	snprintf(line, sizeof(line), "winsize %u %u\n", ws.ws_row, ws.ws_col);
+	run_job_control(m, line);
+}
+
+bool run_job_signal(struct machine *m, int sig)
+{
+	char line[MICROVM_CONTROL_LINE_MAX];
+	bool terminating = sig == SIGINT || sig == SIGTERM || sig == SIGHUP;
+
+	if (sig == SIGWINCH) {
+		run_job_send_winsize(m);
+		return true;
+	}
+	if (sig <= 0 || sig >= NSIG || (terminating && m->forwarded[sig] >= 2))
+		return false;
+	m->forwarded[sig]++;
+	log_info("forwarding signal %d to the command", sig);
+	snprintf(line, sizeof(line), "signal %d\n", sig);
+	run_job_control(m, line);
+	return true;
+}
+
+int run_job_enter_terminal(struct machine *m)
+{
+	int ret = terminal_enter_raw(STDIN_FILENO);
+
+	if (ret == 0)
+		run_job_send_winsize(m);
+	return ret;
 }
 
 void run_job_arm_timeout(struct machine *m, uint64_t timeout_ms)
