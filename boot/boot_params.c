@@ -161,10 +161,12 @@ int boot_load_initrd(struct boot_ctx *ctx, uint64_t limit, const struct boot_ran
 		goto out;
 	ret = boot_initrd_addr(total, limit, kernel, &gpa);
 	if (ret) {
-		ret = boot_fail(ctx, ret, "initrd of %llu bytes does not fit in RAM below 0x%llx "
-				"beside the kernel at [0x%llx, 0x%llx)", (unsigned long long)total,
-				(unsigned long long)limit, (unsigned long long)kernel->start,
-				(unsigned long long)kernel->end);
+		/* Name the file: the user must know which of their files is too large. */
+		ret = boot_fail(ctx, ret, "initrd %s of %llu bytes does not fit in RAM below 0x%llx "
+				"beside the kernel at [0x%llx, 0x%llx)",
+				ctx->req->initrd_path ? ctx->req->initrd_path : "(job archive)",
+				(unsigned long long)total, (unsigned long long)limit,
+				(unsigned long long)kernel->start, (unsigned long long)kernel->end);
 		goto out;
 	}
 	if (size)

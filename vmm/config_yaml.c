@@ -108,6 +108,10 @@ static int walk_mapping(struct yctx *c, yaml_node_t *map, const char *prefix,
 			return cy_fail(c, key, "%s%skeys must be plain words, got %s", prefix,
 				    *prefix ? ": " : "", cy_type_name(key));
 		k = (const char *)key->data.scalar.value;
+		/* "kernel\0x" must not pass for "kernel". */
+		if (strlen(k) != key->data.scalar.length)
+			return cy_fail(c, key, "%s%skeys may not contain a NUL byte", prefix,
+				    *prefix ? ": " : "");
 		config_quote(k, q, sizeof(q));
 		spec = find_key(specs, nspecs, k);
 		if (!spec)
@@ -448,14 +452,54 @@ static int check_single_document(struct yctx *c, yaml_parser_t *p, const char *t
 	return r;
 }
 
+/*
+ * libyaml 0.2.5 scans nested flow collections in time quadratic in their depth: 100000
+ * times "{a: " takes a minute, a 1 MiB file of them ten (libyaml PR 286 and its nesting
+ * limit, PR 287, came later). No configuration nests more than a few levels, so walk the
+ * events first and refuse anything deeper than CONFIG_MAX_NESTING before the loader reads
+ * it; the scanner looks at most 1024 characters ahead, so the walk stops early too.
+ */
+#define CONFIG_MAX_NESTING 32
+
+static int check_nesting(struct yctx *c, const char *text, size_t len)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	unsigned depth = 0;
+	bool end = false;
+	int r = 0;
+
+	if (!yaml_parser_initialize(&p)) {
+		snprintf(c->err->msg, sizeof(c->err->msg), "%s: out of memory", c->name);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	/* A syntax error ends the walk: the loader reports it, with its position. */
+	while (r == 0 && !end && yaml_parser_parse(&p, &ev)) {
+		if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT)
+			depth++;
+		else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT)
+			depth--;
+		if (depth > CONFIG_MAX_NESTING)
+			r = cy_fail(c, &(yaml_node_t){ .start_mark = ev.start_mark },
+				    "nested more than %u levels deep", CONFIG_MAX_NESTING);
+		end = ev.type == YAML_STREAM_END_EVENT;
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+	return r;
+}
+
 int config_yaml_parse(const char *name, const char *base_dir, const char *text, size_t len,
 		      struct vm_config *cfg, struct config_error *err)
 {
 	struct yctx c = { .name = name, .base_dir = base_dir, .cfg = cfg, .err = err };
 	yaml_parser_t parser;
 	yaml_document_t doc;
-	int r;
+	int r = check_nesting(&c, text, len);
 
+	if (r)
+		return r;
 	if (!yaml_parser_initialize(&parser)) {
 		snprintf(err->msg, sizeof(err->msg), "%s: out of memory", name);
 		return -ENOMEM;
