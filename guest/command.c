@@ -1,22 +1,24 @@
-/* command.c: run the job's command as init's child, forward signals, reap every process. */
+/* command.c: start the job's command as init's child: stdio or terminal, limits, user, exec. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
+#include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 #include "init.h"
 
 extern char **environ;
 
-/* The signals init waits for; PID 1 gets none it has no handler for, so it has handlers. */
+/* The signals init waits for (through a signalfd); they stay blocked in init. */
 static const int cmd_signals[] = { SIGCHLD, SIGTERM, SIGINT };
 
 static void cmd_on_signal(int sig)
 {
-	(void)sig; /* never runs: the signals stay blocked and sigwaitinfo() takes them */
+	(void)sig; /* never runs in init: the signals stay blocked and the signalfd takes them */
 }
 
 static bool cmd_has_env(const struct job *job, const char *name)
@@ -46,21 +48,62 @@ static char **cmd_environment(const struct job *job)
 	return env;
 }
 
-/* In the child, before exec: fds 0-2, own session, working directory, environment. */
-static int cmd_child_setup(struct init *in, const sigset_t *mask)
+/*
+ * In the child: init's handlers become the defaults again before the mask is lifted, so a
+ * signal that comes before exec acts on the command as it would after (not lost).
+ */
+static void cmd_child_signals(const sigset_t *mask)
 {
-	const char *dir = in->job.workdir ? in->job.workdir : "/";
-
+	for (size_t i = 0; i < ARRAY_SIZE(cmd_signals); i++)
+		signal(cmd_signals[i], SIG_DFL);
 	sigprocmask(SIG_SETMASK, mask, NULL);
-	setsid();
+}
+
+static int cmd_child_stdio(struct init *in, const struct cmd *c)
+{
+	if (c->pty.slave >= 0)
+		return pty_child(c->pty.slave);
 	for (int i = 0; i < 3; i++)
 		if (dup2(in->stdio[i], i) < 0) /* dup2 clears O_CLOEXEC on the copy */
-			return 1;
-	if (chdir(dir) < 0) {
-		dprintf(2, "microvm-init: cannot change directory to '%s': %s\n", dir,
-			strerror(errno));
+			return -errno;
+	return 0;
+}
+
+/*
+ * The working directory is entered as root first; a directory only the job's user may
+ * enter (a share owned by it) gets a second try after the switch, as runc does.
+ */
+static int cmd_child_workdir(const struct job *job, bool last_try)
+{
+	const char *dir = job->workdir ? job->workdir : "/";
+
+	if (chdir(dir) == 0)
+		return 0;
+	if (!last_try && job->user_set && (errno == EACCES || errno == EPERM))
+		return -EAGAIN;
+	dprintf(2, "microvm-init: cannot change directory to '%s': %s\n", dir, strerror(errno));
+	return -errno;
+}
+
+/* In the child, before exec; a status to exit with on failure. */
+static int cmd_child_setup(struct cmd *c, const sigset_t *mask)
+{
+	struct init *in = c->in;
+	int wd;
+
+	cmd_child_signals(mask);
+	setsid();
+	if (cmd_child_stdio(in, c))
+		return 1;
+	if (creds_rlimits(&in->job))
+		return INIT_STATUS_NO_SETUP;
+	wd = cmd_child_workdir(&in->job, false);
+	if (wd && wd != -EAGAIN)
 		return INIT_STATUS_NO_WORKDIR;
-	}
+	if (creds_identity(&in->job))
+		return INIT_STATUS_NO_SETUP;
+	if (wd && cmd_child_workdir(&in->job, true))
+		return INIT_STATUS_NO_WORKDIR;
 	environ = cmd_environment(&in->job);
 	if (!environ) {
 		dprintf(2, "microvm-init: out of memory\n");
@@ -70,15 +113,15 @@ static int cmd_child_setup(struct init *in, const sigset_t *mask)
 }
 
 /* The child: never returns. execvp() searches the PATH of environ, the job's. */
-static noreturn void cmd_child(struct init *in, const sigset_t *mask, int report_fd)
+static noreturn void cmd_child(struct cmd *c, const sigset_t *mask, int report_fd)
 {
-	const char *name = in->job.argv[0];
-	int status = cmd_child_setup(in, mask);
+	const char *name = c->in->job.argv[0];
+	int status = cmd_child_setup(c, mask);
 	int err;
 
 	if (status)
 		_exit(status);
-	execvp(name, in->job.argv);
+	execvp(name, c->in->job.argv);
 	err = errno;
 	/* The shell's words and statuses: 127 not found, 126 found but not executable. */
 	if (err == ENOENT && !strchr(name, '/'))
@@ -90,21 +133,26 @@ static noreturn void cmd_child(struct init *in, const sigset_t *mask, int report
 	_exit(err == ENOENT ? 127 : 126);
 }
 
-static int cmd_block_signals(sigset_t *set, sigset_t *old)
+/* PID 1 gets no signal it has no handler for, so each has one; then they go to a signalfd. */
+static int cmd_block_signals(struct cmd *c, sigset_t *old)
 {
 	struct sigaction sa = { .sa_handler = cmd_on_signal };
+	sigset_t set;
 
-	sigemptyset(set);
+	sigemptyset(&set);
 	for (size_t i = 0; i < ARRAY_SIZE(cmd_signals); i++) {
-		sigaddset(set, cmd_signals[i]);
+		sigaddset(&set, cmd_signals[i]);
 		if (sigaction(cmd_signals[i], &sa, NULL) < 0)
 			return -errno;
 	}
-	return sigprocmask(SIG_BLOCK, set, old) < 0 ? -errno : 0;
+	if (sigprocmask(SIG_BLOCK, &set, old) < 0)
+		return -errno;
+	c->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return c->sigfd < 0 ? -errno : 0;
 }
 
 /* Whether exec worked: the CLOEXEC pipe closes empty on success, carries errno otherwise. */
-static void cmd_exec_result(struct init *in, int fd, pid_t pid)
+static void cmd_exec_result(struct cmd *c, int fd)
 {
 	int err = 0;
 	ssize_t n;
@@ -114,72 +162,123 @@ static void cmd_exec_result(struct init *in, int fd, pid_t pid)
 	while (n < 0 && errno == EINTR);
 	close(fd);
 	if (n == (ssize_t)sizeof(err))
-		init_say(in, "could not execute %s: %s", in->job.argv[0], strerror(err));
+		init_say(c->in, "could not execute %s: %s", c->in->job.argv[0], strerror(err));
 	else
-		init_say(in, "running %s as pid %d", in->job.argv[0], (int)pid);
+		init_say(c->in, "running %s as pid %d", c->in->job.argv[0], (int)c->pid);
 }
 
-/* Reap all exited children; true once pid was among them. */
-static bool cmd_reap(pid_t pid, int *wstatus)
+static long long cmd_now_ms(void)
 {
-	bool done = false;
-	pid_t got;
-	int st;
+	struct timespec ts;
 
-	while ((got = waitpid(-1, &st, WNOHANG)) > 0) {
-		if (got == pid) {
-			*wstatus = st;
-			done = true;
-		}
-	}
-	return done;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-static int cmd_wait(struct init *in, const sigset_t *set, pid_t pid, int *wstatus)
+/*
+ * The host sends the terminal's size as the job starts; the command should see it from
+ * its first TIOCGWINSZ, so the line gets a short wait (24x80 when it does not come).
+ */
+static void cmd_wait_winsize(struct cmd *c)
 {
-	for (;;) {
-		int sig = sigwaitinfo(set, NULL);
+	long long deadline = cmd_now_ms() + INIT_WINSIZE_WAIT_MS;
+	long long left;
 
-		if (sig < 0 && errno == EINTR)
-			continue;
-		if (sig < 0)
-			return -errno;
-		if (sig == SIGCHLD) {
-			if (cmd_reap(pid, wstatus))
-				return 0;
-			continue;
-		}
-		init_say(in, "forwarding signal %d to pid %d", sig, (int)pid);
-		kill(pid, sig);
+	supervise_control(c);
+	while (!c->got_winsize && c->in->control >= 0 &&
+	       (left = deadline - cmd_now_ms()) > 0) {
+		struct pollfd pfd = { .fd = c->in->control, .events = POLLIN };
+
+		if (poll(&pfd, 1, (int)left) > 0)
+			supervise_control(c);
 	}
+}
+
+/* The terminal: a pty, and the stdin/stdout ports non-blocking for init's relay. */
+static int cmd_terminal(struct cmd *c)
+{
+	struct init *in = c->in;
+	int err = pty_open(in, &c->pty);
+
+	for (int i = 0; !err && i < 2; i++) {
+		int fl = fcntl(in->stdio[i], F_GETFL);
+
+		if (fl < 0 || fcntl(in->stdio[i], F_SETFL, fl | O_NONBLOCK) < 0) {
+			err = -errno;
+			init_error(in, "cannot make the %s port non-blocking: %s",
+				   i ? "stdout" : "stdin", strerror(-err));
+		}
+	}
+	if (err)
+		return err;
+	relay_init(&c->input, in->stdio[0], c->pty.master);
+	relay_init(&c->output, c->pty.master, in->stdio[1]);
+	cmd_wait_winsize(c);
+	return 0;
+}
+
+static int cmd_prepare(struct cmd *c, sigset_t *old, int report[2])
+{
+	int err = cmd_block_signals(c, old);
+
+	if (!err && pipe2(report, O_CLOEXEC) < 0)
+		err = -errno;
+	if (err) {
+		init_error(c->in, "cannot prepare to run the command: %s", strerror(-err));
+		return err;
+	}
+	if (c->in->job.terminal)
+		return cmd_terminal(c);
+	supervise_control(c); /* signals that came early are kept for the command */
+	return 0;
+}
+
+static int cmd_start(struct cmd *c)
+{
+	sigset_t old;
+	int report[2] = { -1, -1 }, err;
+
+	err = cmd_prepare(c, &old, report);
+	if (err)
+		goto out;
+	c->pid = fork();
+	if (c->pid == 0)
+		cmd_child(c, &old, report[1]);
+	close(report[1]);
+	report[1] = -1;
+	if (c->pid < 0) {
+		err = -errno;
+		init_error(c->in, "cannot fork: %s", strerror(-err));
+		goto out;
+	}
+	cmd_exec_result(c, report[0]);
+	report[0] = -1;
+out:
+	for (int i = 0; i < 2; i++)
+		if (report[i] >= 0)
+			close(report[i]);
+	/* The command has its own copy (or is gone): the master then sees EIO at its end. */
+	if (c->pty.slave >= 0)
+		close(c->pty.slave);
+	c->pty.slave = -1;
+	return err;
 }
 
 int command_run(struct init *in, int *wstatus)
 {
-	sigset_t set, old;
-	int report[2], err;
-	pid_t pid;
+	struct cmd c = { .in = in, .sigfd = -1, .pty = { -1, -1 } };
+	int err;
 
-	err = cmd_block_signals(&set, &old);
-	if (!err && pipe2(report, O_CLOEXEC) < 0)
-		err = -errno;
-	if (err) {
-		init_error(in, "cannot prepare to run the command: %s", strerror(-err));
-		return err;
+	relay_init(&c.input, -1, -1);
+	relay_init(&c.output, -1, -1);
+	err = cmd_start(&c);
+	if (!err) {
+		err = supervise(&c, wstatus);
+		if (err)
+			init_error(in, "waiting for the command failed: %s", strerror(-err));
 	}
-	pid = fork();
-	if (pid == 0)
-		cmd_child(in, &old, report[1]);
-	close(report[1]);
-	if (pid < 0) {
-		err = -errno;
-		close(report[0]);
-		init_error(in, "cannot fork: %s", strerror(-err));
-		return err;
-	}
-	cmd_exec_result(in, report[0], pid);
-	err = cmd_wait(in, &set, pid, wstatus);
-	if (err)
-		init_error(in, "waiting for the command failed: %s", strerror(-err));
+	pty_close(&c.pty);
+	if (c.sigfd >= 0)
+		close(c.sigfd);
 	return err;
 }

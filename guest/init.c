@@ -38,11 +38,16 @@ static void init_prepare(struct init *in)
 	init_say(in, "job: %s, %zu argument(s), %zu environment entries, %zu share(s)%s",
 		 in->job.argv[0], in->job.argc - 1, in->job.nenv, in->job.nmounts,
 		 in->job.has_root ? " and a root share" : "");
+	if (in->job.user_set)
+		init_say(in, "user %u, group %u, %zu supplementary group(s)",
+			 (unsigned)in->job.uid, (unsigned)in->job.gid, in->job.ngroups);
+	init_say(in, "%zu rlimit(s), %s terminal", in->job.nrlimits,
+		 in->job.terminal ? "a" : "no");
 	if (modules_load(in, INIT_MODULE_LIST))
 		init_fail(in);
 }
 
-/* Steps 4 and 5: the file systems the command sees, then its stdio. */
+/* Steps 4 and 5: the file systems the command sees, its stdio, then the hostname. */
 static void init_environment(struct init *in)
 {
 	if (in->job.has_root && mounts_switch_root(in))
@@ -50,6 +55,8 @@ static void init_environment(struct init *in)
 	if (mounts_shares(in))
 		init_fail(in);
 	if (stdio_open(in))
+		init_fail(in);
+	if (creds_hostname(in))
 		init_fail(in);
 }
 
@@ -84,6 +91,7 @@ int main(void)
 	struct init in = {
 		.console = fcntl(2, F_GETFD) >= 0 ? 2 : -1,
 		.stdio = { -1, -1, -1 },
+		.control = -1,
 	};
 
 	if (getpid() != 1) {

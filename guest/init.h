@@ -2,10 +2,16 @@
 #ifndef MICROVM_GUEST_INIT_H
 #define MICROVM_GUEST_INIT_H
 
+#include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdnoreturn.h>
+#include <sys/types.h>
 #include "../vmm/util.h"
+#include "control.h"
 #include "job.h"
+
+struct pollfd;
 
 /* Where init finds the module list the initramfs script writes (one path a line). */
 #define INIT_MODULE_LIST "/etc/microvm/modules"
@@ -21,10 +27,18 @@
  * 125 for its own errors, so a guest 125 would be ambiguous).
  */
 #define INIT_STATUS_NO_WORKDIR 126
+/* Status of the command when its rlimits, groups or ids cannot be set: also "not invoked". */
+#define INIT_STATUS_NO_SETUP 126
+/* The terminal's size until the host sends one (the VT100's, as most tools assume). */
+#define PTY_DEFAULT_ROWS 24
+#define PTY_DEFAULT_COLS 80
+/* How long a terminal command's start waits for the host's first "winsize" line. */
+#define INIT_WINSIZE_WAIT_MS 100
 
 struct init {
 	int console;        /* /dev/console for messages, -1 while there is none */
 	int stdio[3];       /* the command's stdin, stdout, stderr; -1 until stdio_open() */
+	int control;        /* the control port (host to guest), -1: none */
 	bool stderr_is_console; /* stdio[2] fell back to /dev/console: say things once */
 	bool under_microvm; /* the status port answered with the magic */
 	struct job job;     /* job.verbose: say each step on the console */
@@ -56,11 +70,64 @@ int mounts_shares(struct init *in) MUST_CHECK;
 /* modules.c: finit_module() each path listed in list; a missing list means none. */
 int modules_load(struct init *in, const char *list) MUST_CHECK;
 
-/* stdio.c: open the stdin/stdout/stderr virtio-console ports, or /dev/console. */
+/* stdio.c: open the stdin/stdout/stderr virtio-console ports, or /dev/console; and the
+ * control port when the host has one. */
 int stdio_open(struct init *in) MUST_CHECK;
 void stdio_close(struct init *in);
 
+/* creds.c: the job's process settings. */
+/* In init, before the command starts: the job's hostname, if any. */
+int creds_hostname(struct init *in) MUST_CHECK;
+/* In the command's process, in this order; failures are said on fd 2. */
+int creds_rlimits(const struct job *job) MUST_CHECK;
+int creds_identity(const struct job *job) MUST_CHECK; /* groups, gid, uid */
+
+/* pty.c: the command's terminal. */
+struct pty {
+	int master; /* init's side, non-blocking; -1 without a terminal */
+	int slave;  /* the command's side; init closes its copy once the command runs */
+};
+/* Open, unlock and size (24x80) a pair; the slave is given to the job's user. */
+int pty_open(struct init *in, struct pty *pty) MUST_CHECK;
+int pty_resize(int master, unsigned short rows, unsigned short cols) MUST_CHECK;
+/* In the command's process, after setsid(): the slave as controlling terminal and fds 0-2. */
+int pty_child(int slave) MUST_CHECK;
+void pty_close(struct pty *pty);
+
+/* relay.c: one direction of a byte stream between non-blocking descriptors. */
+struct relay {
+	int from, to; /* not owned; to becomes -1 after a write error (then bytes are dropped) */
+	bool eof;     /* from gave 0 or an error: nothing more will be read */
+	size_t off, len; /* buf[off..len) waits for to */
+	char buf[4096];
+};
+void relay_init(struct relay *r, int from, int to);
+/* The two pollfds this relay needs now (fd -1: not polled). */
+void relay_poll(const struct relay *r, struct pollfd *from, struct pollfd *to);
+/* Read if the buffer is empty and from polled ready; write what is buffered. */
+void relay_run(struct relay *r, short from_revents, short to_revents);
+
+/* The command and everything init keeps for it while it runs. */
+struct cmd {
+	struct init *in;
+	pid_t pid;          /* 0 until forked */
+	int sigfd;          /* signalfd of SIGCHLD, SIGTERM, SIGINT (blocked in init) */
+	struct pty pty;     /* with JOB_TERMINAL */
+	struct relay input;  /* terminal: stdin port -> pty master */
+	struct relay output; /* terminal: pty master -> stdout port */
+	struct ctl_reader ctl;
+	uint64_t early;     /* bit N-1: "signal N" came before the command existed */
+	bool got_winsize;   /* a "winsize" line was applied */
+};
+
 /* command.c: run the job's command, reaping every child until it ends; *wstatus as wait(). */
 int command_run(struct init *in, int *wstatus) MUST_CHECK;
+
+/* supervise.c: init's loop while the command runs. */
+/* Apply what the control port holds now (non-blocking); EOF closes in->control. */
+void supervise_control(struct cmd *c);
+/* Until the command ends: reap, forward signals, serve control, relay the terminal; then
+ * drain the terminal's last output. */
+int supervise(struct cmd *c, int *wstatus) MUST_CHECK;
 
 #endif

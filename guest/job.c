@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "job_internal.h"
 #include "protocol.h"
 
 #define JOB_MAGIC_LEN (sizeof(MICROVM_JOB_MAGIC) - 1)
@@ -17,8 +18,7 @@ struct job_counts {
 	size_t args, envs, mounts;
 };
 
-static int job_fail(struct job *job, int err, const char *fmt, ...) PRINTF_LIKE(3, 4);
-static int job_fail(struct job *job, int err, const char *fmt, ...)
+int job_fail(struct job *job, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -46,6 +46,8 @@ static int job_scan(struct job *job, const char *p, size_t len, struct job_count
 		case JOB_ROOT:
 		case JOB_VERBOSE: break;
 		default:
+			if (job_is_process_tag(p[off]))
+				break;
 			return job_fail(job, -EINVAL, "unknown record tag 0x%02x at byte %zu",
 					(unsigned char)p[off], off);
 		}
@@ -141,7 +143,7 @@ static int job_record(struct job *job, char tag, char *value)
 	case JOB_VERBOSE:
 		return job_verbose(job, value);
 	}
-	return job_fail(job, -EINVAL, "unknown record tag 0x%02x", (unsigned char)tag);
+	return job_process_record(job, tag, value);
 }
 
 static int job_alloc(struct job *job, const char *data, size_t len, const struct job_counts *n)
@@ -253,6 +255,7 @@ int job_load(struct job *job, const char *path)
 
 void job_free(struct job *job)
 {
+	job_process_free(job);
 	free(job->buf);
 	free(job->argv);
 	free(job->env);

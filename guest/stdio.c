@@ -1,4 +1,4 @@
-/* stdio.c: find the command's stdin/stdout/stderr virtio-console ports, or use /dev/console. */
+/* stdio.c: find the stdin/stdout/stderr virtio-console ports (or use /dev/console) and control. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -59,36 +59,65 @@ static void stdio_port_name(const char *port, char *name, size_t size)
 	name[strcspn(name, "\n")] = '\0';
 }
 
-/* Open a port whose name matches a stdio stream still missing; errs keeps why not. */
-static void stdio_try_port(struct init *in, const char *port, int errs[3])
+/* The control port: optional, read by init alone, never blocking its loop. */
+static void stdio_try_control(struct init *in, const char *dev)
+{
+	if (in->control >= 0)
+		return;
+	/* A failed open (the node not there yet) is tried again by the next scan. */
+	in->control = open(dev, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (in->control >= 0)
+		init_say(in, "%s is %s", MICROVM_PORT_CONTROL, dev);
+}
+
+/*
+ * Open a port whose name matches a stdio stream still missing, or the control port; errs
+ * keeps why not. False while the port is unsettled: its name has not arrived yet, or it
+ * is the control port and its node could not be opened yet.
+ */
+static bool stdio_try_port(struct init *in, const char *port, int errs[3])
 {
 	char name[64], dev[300];
 
 	stdio_port_name(port, name, sizeof(name));
+	/* devtmpfs adds the node from its own thread: it may lag the sysfs entry. */
+	snprintf(dev, sizeof(dev), "/dev/%s", port);
 	for (int i = 0; i < 3; i++) {
 		if (in->stdio[i] >= 0 || strcmp(name, stdio_names[i]))
 			continue;
-		/* devtmpfs adds the node from its own thread: it may lag the sysfs entry. */
-		snprintf(dev, sizeof(dev), "/dev/%s", port);
 		in->stdio[i] = open(dev, stdio_flags(i));
 		errs[i] = in->stdio[i] < 0 ? errno : 0;
 		if (in->stdio[i] >= 0)
 			init_say(in, "%s is %s", stdio_names[i], dev);
 	}
+	if (!strcmp(name, MICROVM_PORT_CONTROL)) {
+		stdio_try_control(in, dev);
+		return in->control >= 0;
+	}
+	return name[0] != '\0';
 }
 
+/*
+ * Done when the three stdio ports are open and the control port too, or no port is
+ * unsettled. The host adds every port at once, before it names any (the handshake in
+ * devices/virtio_console/control.c), and Linux handles the messages in order: once the
+ * stdio ports have names, a control port exists in sysfs if the host has one. So an
+ * older host without it costs no wait.
+ */
 static bool stdio_scan(struct init *in, int errs[3])
 {
 	DIR *d = opendir(STDIO_PORTS_DIR);
 	struct dirent *e;
+	bool unsettled = false;
 
 	if (d) {
 		while ((e = readdir(d)))
-			if (e->d_name[0] != '.')
-				stdio_try_port(in, e->d_name, errs);
+			if (e->d_name[0] != '.' && !stdio_try_port(in, e->d_name, errs))
+				unsettled = true;
 		closedir(d);
 	}
-	return in->stdio[0] >= 0 && in->stdio[1] >= 0 && in->stdio[2] >= 0;
+	return in->stdio[0] >= 0 && in->stdio[1] >= 0 && in->stdio[2] >= 0 &&
+	       (in->control >= 0 || !unsettled);
 }
 
 static long long stdio_now_ms(void)
@@ -144,5 +173,8 @@ void stdio_close(struct init *in)
 			close(in->stdio[i]);
 		in->stdio[i] = -1;
 	}
+	if (in->control >= 0)
+		close(in->control);
+	in->control = -1;
 	in->stderr_is_console = false;
 }

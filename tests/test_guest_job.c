@@ -1,11 +1,20 @@
-/* test_guest_job.c: the guest init's strict job-file parser, good jobs and malformed ones. */
+/* test_guest_job.c: guest init: the strict job parser, control lines, and running the command. */
 #include <check.h>
 #include "check_run.h"
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+#include "../guest/control.h"
+#include "../guest/init.h"
 #include "../guest/job.h"
 #include "../guest/protocol.h"
 
@@ -179,6 +188,195 @@ START_TEST(other_bad_records_are_refused)
 	assert_refused(JOB("ax\0v\0"), -EINVAL, "verbose");
 }
 
+/* The OCI process records, exactly as the VMM writes them (tests/test_job.c). */
+START_TEST(process_records_are_kept)
+{
+	struct job job;
+
+	ck_assert_int_eq(parse(&job, JOB("a/bin/true\0u1000:100\0G10,20\0t1\0"
+					 "lRLIMIT_NOFILE\t1024\t18446744073709551615\0hbox\0")), 0);
+	ck_assert(job.user_set);
+	ck_assert_uint_eq(job.uid, 1000);
+	ck_assert_uint_eq(job.gid, 100);
+	ck_assert(job.groups_set);
+	ck_assert_uint_eq(job.ngroups, 2);
+	ck_assert_uint_eq(job.groups[0], 10);
+	ck_assert_uint_eq(job.groups[1], 20);
+	ck_assert(job.terminal);
+	ck_assert_uint_eq(job.nrlimits, 1);
+	ck_assert_int_eq(job.rlimits[0].resource, RLIMIT_NOFILE);
+	ck_assert_str_eq(job.rlimits[0].name, "RLIMIT_NOFILE");
+	ck_assert_uint_eq(job.rlimits[0].soft, 1024);
+	ck_assert(job.rlimits[0].hard == RLIM_INFINITY);
+	ck_assert_str_eq(job.hostname, "box");
+	job_free(&job);
+	ck_assert_ptr_null(job.groups);
+	/* Absent: root, no groups, no terminal, no limits, the kernel's hostname. */
+	ck_assert_int_eq(parse(&job, JOB("ax\0")), 0);
+	ck_assert(!job.user_set && !job.groups_set && !job.terminal);
+	ck_assert_uint_eq(job.nrlimits, 0);
+	ck_assert_ptr_null(job.hostname);
+	job_free(&job);
+}
+
+START_TEST(process_record_edges)
+{
+	static const char *const names[] = { "AS", "CORE", "CPU", "DATA", "FSIZE", "LOCKS",
+		"MEMLOCK", "MSGQUEUE", "NICE", "NOFILE", "NPROC", "RSS", "RTPRIO", "RTTIME",
+		"SIGPENDING", "STACK" };
+	char buf[1024], host[65];
+	struct job job;
+	size_t len;
+
+	ck_assert_int_eq(parse(&job, JOB("u0:0\0G0\0t0\0ax\0")), 0);
+	ck_assert(job.user_set && job.uid == 0 && job.gid == 0 && !job.terminal);
+	ck_assert(job.ngroups == 1 && job.groups[0] == 0);
+	job_free(&job);
+	ck_assert_int_eq(parse(&job, JOB("u4294967294:4294967294\0G\0ax\0")), 0);
+	ck_assert_uint_eq(job.uid, 4294967294U);
+	ck_assert_uint_eq(job.gid, 4294967294U);
+	ck_assert(job.groups_set && job.ngroups == 0 && !job.groups);
+	job_free(&job);
+	/* Every rlimit name once; a 64-byte hostname, the most sethostname() takes. */
+	memset(host, 'h', 64);
+	host[64] = '\0';
+	len = (size_t)sprintf(buf, MICROVM_JOB_MAGIC "ax%ch%s", 0, host) + 1;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		len += (size_t)sprintf(buf + len, "lRLIMIT_%s\t%zu\t%zu", names[i], i, i + 1) + 1;
+	ck_assert_int_eq(parse(&job, buf, len), 0);
+	ck_assert_uint_eq(job.nrlimits, ARRAY_SIZE(names));
+	ck_assert_int_eq(job.rlimits[9].resource, RLIMIT_NOFILE);
+	ck_assert_uint_eq(job.rlimits[9].soft, 9);
+	ck_assert_uint_eq(job.rlimits[9].hard, 10);
+	ck_assert_int_eq(job.rlimits[15].resource, RLIMIT_STACK);
+	ck_assert_str_eq(job.hostname, host);
+	job_free(&job);
+	ck_assert_int_eq(parse(&job, JOB("ax\0lRLIMIT_CORE\t0\t0\0"
+					 "lRLIMIT_CPU\t18446744073709551615\t18446744073709551615\0")), 0);
+	ck_assert(job.rlimits[0].hard == 0 && job.rlimits[1].soft == RLIM_INFINITY);
+	job_free(&job);
+}
+
+START_TEST(bad_users_and_groups_are_refused)
+{
+	static const char *const users[] = { "1000", "1000:", ":100", "-1:0", "+1:0", " 1:2",
+		"1:2 ", "1:2:3", "1000:100x", "4294967295:0", "0:4294967295",
+		"99999999999999999999:0", "0x10:0", "" };
+	static const char *const groups[] = { "10,", ",10", "10,,20", "a", "10 20", "-1",
+		"4294967295", "10;20", "," };
+	char buf[128];
+	int n;
+
+	for (size_t i = 0; i < ARRAY_SIZE(users); i++) {
+		n = snprintf(buf, sizeof(buf), MICROVM_JOB_MAGIC "ax%cu%s", 0, users[i]);
+		assert_refused(buf, (size_t)n + 1, -EINVAL, "is not UID:GID");
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(groups); i++) {
+		n = snprintf(buf, sizeof(buf), MICROVM_JOB_MAGIC "ax%cG%s", 0, groups[i]);
+		assert_refused(buf, (size_t)n + 1, -EINVAL, "is not GID,GID");
+	}
+	assert_refused(JOB("ax\0u1:1\0u1:1\0"), -EINVAL, "more than one user");
+	assert_refused(JOB("ax\0G1\0G\0"), -EINVAL, "more than one group list");
+	assert_refused(JOB("ax\0t2\0"), -EINVAL, "terminal value '2'");
+	assert_refused(JOB("ax\0t\0"), -EINVAL, "terminal value ''");
+	assert_refused(JOB("ax\0tyes\0"), -EINVAL, "terminal");
+}
+
+START_TEST(bad_rlimits_and_hostnames_are_refused)
+{
+	assert_refused(JOB("ax\0lRLIMIT_FOO\t1\t1\0"), -EINVAL, "unknown rlimit 'RLIMIT_FOO'");
+	assert_refused(JOB("ax\0lNOFILE\t1\t1\0"), -EINVAL, "unknown rlimit 'NOFILE'");
+	assert_refused(JOB("ax\0lrlimit_nofile\t1\t1\0"), -EINVAL, "unknown rlimit");
+	assert_refused(JOB("ax\0lRLIMIT_NOFILE 1 1\0"), -EINVAL, "no TAB after its name");
+	assert_refused(JOB("ax\0lRLIMIT_NOFILE\t10\0"), -EINVAL, "not SOFT<TAB>HARD");
+	assert_refused(JOB("ax\0lRLIMIT_NOFILE\t10\t\0"), -EINVAL, "not SOFT<TAB>HARD");
+	assert_refused(JOB("ax\0lRLIMIT_NOFILE\t\t10\0"), -EINVAL, "not SOFT<TAB>HARD");
+	assert_refused(JOB("ax\0lRLIMIT_NOFILE\t1\t2\t3\0"), -EINVAL, "not SOFT<TAB>HARD");
+	assert_refused(JOB("ax\0lRLIMIT_NOFILE\t-1\t2\0"), -EINVAL, "not SOFT<TAB>HARD");
+	assert_refused(JOB("ax\0lRLIMIT_NOFILE\t1\t18446744073709551616\0"), -EINVAL,
+		       "not SOFT<TAB>HARD");
+	assert_refused(JOB("ax\0lRLIMIT_NOFILE\t20\t10\0"), -EINVAL, "soft limit above");
+	assert_refused(JOB("ax\0lRLIMIT_NOFILE\t18446744073709551615\t10\0"), -EINVAL,
+		       "soft limit above");
+	assert_refused(JOB("ax\0lRLIMIT_NOFILE\t1\t1\0lRLIMIT_NOFILE\t2\t2\0"), -EINVAL,
+		       "RLIMIT_NOFILE given twice");
+	assert_refused(JOB("ax\0h\0"), -EINVAL, "hostname of 0 bytes");
+	assert_refused(JOB("ax\0h0123456789012345678901234567890123456789012345678901234567890"
+			   "1234\0"), -EINVAL, "hostname of 65 bytes");
+	assert_refused(JOB("ax\0ha\0hb\0"), -EINVAL, "more than one hostname");
+}
+
+/* Control lines (guest/protocol.h), parsed alone. */
+static enum ctl_kind ctl(const char *line, struct ctl_msg *m)
+{
+	return ctl_parse(line, strlen(line), m);
+}
+
+START_TEST(control_lines_parse)
+{
+	static const char *const ignored[] = { "signal", "signal ", "signal 0", "signal 65",
+		"signal -1", "signal +2", "signal  15", "signal 15 ", "signal 1x", "signal15",
+		"signals 15", "SIGNAL 15", "winsize", "winsize 50", "winsize 50 ", "winsize 50 x",
+		"winsize 65536 1", "winsize 1 65536", "winsize 1 2 3", "winsize -1 2", "hello",
+		"", "signal 99999999999999999999" };
+	struct ctl_msg m;
+
+	ck_assert_int_eq(ctl("signal 15", &m), CTL_SIGNAL);
+	ck_assert_int_eq(m.signal, 15);
+	ck_assert_int_eq(ctl("signal 64", &m), CTL_SIGNAL);
+	ck_assert_int_eq(m.signal, 64);
+	ck_assert_int_eq(ctl("signal 1", &m), CTL_SIGNAL);
+	ck_assert_int_eq(ctl("winsize 50 132", &m), CTL_WINSIZE);
+	ck_assert_uint_eq(m.rows, 50);
+	ck_assert_uint_eq(m.cols, 132);
+	ck_assert_int_eq(ctl("winsize 65535 0", &m), CTL_WINSIZE);
+	ck_assert_uint_eq(m.rows, 65535);
+	ck_assert_uint_eq(m.cols, 0);
+	for (size_t i = 0; i < ARRAY_SIZE(ignored); i++)
+		ck_assert_msg(ctl(ignored[i], &m) == CTL_IGNORED, "'%s' is ignored", ignored[i]);
+	ck_assert_int_eq(ctl_parse("signal 1\0", 9, &m), CTL_IGNORED);
+	ck_assert_int_eq(ctl_parse("signal 12", 8, &m), CTL_SIGNAL); /* the length bounds it */
+	ck_assert_int_eq(m.signal, 1);
+}
+
+struct ctl_seen {
+	struct ctl_msg msg[8];
+	size_t n;
+};
+
+static void ctl_collect(void *ctx, const struct ctl_msg *msg)
+{
+	struct ctl_seen *seen = ctx;
+
+	ck_assert_uint_lt(seen->n, ARRAY_SIZE(seen->msg));
+	seen->msg[seen->n++] = *msg;
+}
+
+START_TEST(control_lines_reassemble)
+{
+	struct ctl_reader r = { .len = 0 };
+	struct ctl_seen seen = { .n = 0 };
+	char longline[200];
+
+	ctl_feed(&r, "sig", 3, ctl_collect, &seen);
+	ck_assert_uint_eq(seen.n, 0);
+	ctl_feed(&r, "nal 2\nwinsize 3 4\nbogus\nsignal 9", 32, ctl_collect, &seen);
+	ck_assert_uint_eq(seen.n, 2); /* "signal 9" waits for its newline */
+	ck_assert_int_eq(seen.msg[0].signal, 2);
+	ck_assert_uint_eq(seen.msg[1].cols, 4);
+	ctl_feed(&r, "\n", 1, ctl_collect, &seen);
+	ck_assert_uint_eq(seen.n, 3);
+	ck_assert_int_eq(seen.msg[2].signal, 9);
+	/* A line over the maximum is dropped whole, even if it ends like a good one. */
+	memset(longline, ' ', sizeof(longline));
+	memcpy(longline + sizeof(longline) - 10, "signal 3\n", 9);
+	ctl_feed(&r, longline, sizeof(longline) - 1, ctl_collect, &seen);
+	ck_assert_uint_eq(seen.n, 3);
+	ctl_feed(&r, "signal 4\n", 9, ctl_collect, &seen);
+	ck_assert_uint_eq(seen.n, 4);
+	ck_assert_int_eq(seen.msg[3].signal, 4);
+}
+
 /* job_load: the file as init reads it from the initramfs. */
 static char *write_temp(const char *data, size_t len, off_t extend)
 {
@@ -221,6 +419,351 @@ START_TEST(load_refuses_missing_and_huge_files)
 	free(path);
 }
 
+/*
+ * command_run() as init runs it, on the host: stdin a pipe, stdout and stderr files, the
+ * control port a pipe. The test process is a child subreaper, so orphans come to it as
+ * they come to PID 1 in the guest.
+ */
+struct run {
+	struct init in;
+	int in_w, ctl_w; /* the write ends of the stdin and control pipes */
+	int wstatus;
+	long long ms;
+};
+
+static int tmp_fd(void)
+{
+	char path[] = "/tmp/test_guest_cmd.XXXXXX";
+	int fd = mkostemp(path, O_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	unlink(path);
+	return fd;
+}
+
+static void run_prepare(struct run *r, const char *data, size_t len)
+{
+	int p[2];
+
+	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	memset(r, 0, sizeof(*r));
+	r->in.console = -1;
+	ck_assert_int_eq(parse(&r->in.job, data, len), 0);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	r->in.stdio[0] = p[0];
+	r->in_w = p[1];
+	r->in.stdio[1] = tmp_fd();
+	r->in.stdio[2] = tmp_fd();
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0); /* as stdio.c opens the port */
+	r->in.control = p[0];
+	r->ctl_w = p[1];
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static void run_go(struct run *r)
+{
+	long long t0 = mono_ms();
+
+	ck_assert_int_eq(command_run(&r->in, &r->wstatus), 0);
+	r->ms = mono_ms() - t0;
+}
+
+static void run_free(struct run *r)
+{
+	for (int i = 0; i < 3; i++)
+		close(r->in.stdio[i]);
+	if (r->in.control >= 0)
+		close(r->in.control);
+	close(r->ctl_w);
+	close(r->in_w);
+	job_free(&r->in.job);
+}
+
+/* What the command wrote on fd (1 or 2), NUL-terminated; the caller frees it. */
+static char *run_output(const struct run *r, int fd)
+{
+	static char buf[256 * 1024];
+	ssize_t n = pread(r->in.stdio[fd], buf, sizeof(buf) - 1, 0);
+
+	ck_assert_int_ge(n, 0);
+	buf[n] = '\0';
+	return buf;
+}
+
+static bool run_exited(const struct run *r, int status)
+{
+	return WIFEXITED(r->wstatus) && WEXITSTATUS(r->wstatus) == status;
+}
+
+/*
+ * A helper process that waits until the command's stdout holds marker, then writes line
+ * on the control pipe or sends sig to the test process (which is "init").
+ */
+static void run_when(struct run *r, const char *marker, const char *line, int sig)
+{
+	pid_t init_pid = getpid();
+	char buf[4096];
+
+	if (fork() != 0)
+		return;
+	for (int i = 0; i < 2000; i++) {
+		ssize_t n = pread(r->in.stdio[1], buf, sizeof(buf) - 1, 0);
+
+		buf[n > 0 ? n : 0] = '\0';
+		if (strstr(buf, marker)) {
+			if (line && write(r->ctl_w, line, strlen(line)) < 0)
+				_exit(1);
+			if (sig)
+				kill(init_pid, sig);
+			_exit(0);
+		}
+		usleep(10000);
+	}
+	_exit(1);
+}
+
+/* The pid a command printed after "tag ", or -1. */
+static pid_t run_pid(const char *out, const char *tag)
+{
+	const char *p = strstr(out, tag);
+
+	return p ? (pid_t)atoi(p + strlen(tag)) : -1;
+}
+
+START_TEST(command_status_and_stdio)
+{
+	struct run r;
+
+	run_prepare(&r, JOB("a/bin/sh\0a-c\0aecho out; echo err >&2; read x; echo \"in:$x\"; "
+			    "exit 3\0"));
+	ck_assert_int_eq(write(r.in_w, "line\n", 5), 5);
+	run_go(&r);
+	ck_assert(run_exited(&r, 3));
+	ck_assert_str_eq(run_output(&r, 1), "out\nin:line\n");
+	ck_assert_str_eq(run_output(&r, 2), "err\n");
+	run_free(&r);
+	run_prepare(&r, JOB("ano-such-command-here\0"));
+	run_go(&r);
+	ck_assert(run_exited(&r, 127));
+	ck_assert_ptr_nonnull(strstr(run_output(&r, 2), "command not found"));
+	run_free(&r);
+}
+
+/* The e2e signal case in small: "signal 15" on the control port reaches a trapping shell. */
+START_TEST(command_control_signal)
+{
+	struct run r;
+	pid_t bg;
+
+	run_prepare(&r, JOB("a/bin/sh\0a-c\0atrap 'echo got-term; exit 7' TERM; sleep 20 & "
+			    "echo \"bg $!\"; echo ready; wait\0"));
+	run_when(&r, "ready", "winsize 1 2\nbogus\nsignal 15\n", 0);
+	run_go(&r);
+	ck_assert_msg(run_exited(&r, 7), "status 0x%x", r.wstatus);
+	ck_assert_ptr_nonnull(strstr(run_output(&r, 1), "got-term"));
+	/* No terminal: the command alone got it; its background child still runs. */
+	bg = run_pid(run_output(&r, 1), "bg ");
+	ck_assert_int_gt(bg, 0);
+	ck_assert_int_eq(kill(bg, 0), 0);
+	kill(bg, SIGKILL);
+	run_free(&r);
+}
+
+/* A signal sent to init itself goes to the command, as before the control port existed. */
+START_TEST(command_init_signal_forwarded)
+{
+	struct run r;
+
+	run_prepare(&r, JOB("a/bin/sh\0a-c\0atrap 'echo got-int; exit 9' INT; echo ready; "
+			    "while :; do sleep 1; done\0"));
+	run_when(&r, "ready", NULL, SIGINT);
+	run_go(&r);
+	ck_assert_msg(run_exited(&r, 9), "status 0x%x", r.wstatus);
+	ck_assert_ptr_nonnull(strstr(run_output(&r, 1), "got-int"));
+	run_free(&r);
+}
+
+/* A signal that arrives before the command exists is delivered as soon as it does. */
+START_TEST(command_early_signal)
+{
+	struct run r;
+
+	run_prepare(&r, JOB("a/bin/sleep\0a20\0"));
+	ck_assert_int_eq(write(r.ctl_w, "signal 15\n", 10), 10);
+	run_go(&r);
+	ck_assert(WIFSIGNALED(r.wstatus) && WTERMSIG(r.wstatus) == SIGTERM);
+	ck_assert_int_lt(r.ms, 10000);
+	run_free(&r);
+}
+
+/* init reports when the command exits, not when its orphans do. */
+START_TEST(command_orphans_not_awaited)
+{
+	static const char job_pipe[] = MICROVM_JOB_MAGIC "a/bin/sh\0a-c\0asleep 30 & "
+				       "echo \"bg $!\"; echo parent-done\0";
+	static const char job_tty[] = MICROVM_JOB_MAGIC "t1\0a/bin/sh\0a-c\0asleep 30 & "
+				      "echo \"bg $!\"; echo parent-done\0";
+	struct run r;
+
+	for (int tty = 0; tty < 2; tty++) {
+		run_prepare(&r, tty ? job_tty : job_pipe, tty ? sizeof(job_tty) - 1 :
+								sizeof(job_pipe) - 1);
+		run_go(&r);
+		ck_assert(run_exited(&r, 0));
+		ck_assert_ptr_nonnull(strstr(run_output(&r, 1), "parent-done"));
+		ck_assert_int_lt(r.ms, 10000);
+		kill(run_pid(run_output(&r, 1), "bg "), SIGKILL);
+		run_free(&r);
+	}
+}
+
+START_TEST(command_terminal)
+{
+	struct run r;
+	char *out;
+
+	run_prepare(&r, JOB("t1\0a/bin/sh\0a-c\0atty; stty size; read x; echo \"got:$x\"; "
+			    "exit 4\0"));
+	/* The size the host sent first; stdin's end is no end for a terminal. */
+	ck_assert_int_eq(write(r.ctl_w, "winsize 50 132\n", 15), 15);
+	ck_assert_int_eq(write(r.in_w, "hello\n", 6), 6);
+	close(r.in_w);
+	r.in_w = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	run_go(&r);
+	ck_assert(run_exited(&r, 4));
+	out = run_output(&r, 1);
+	/* The terminal echoes "hello" when it arrives, maybe before the command runs. */
+	ck_assert_msg(strstr(out, "/dev/pts/"), "output: %s", out);
+	ck_assert_msg(strstr(out, "\n50 132\r\n"), "output: %s", out);
+	ck_assert_msg(strstr(out, "hello\r\n"), "output: %s", out);
+	ck_assert_msg(strstr(out, "got:hello\r\n"), "output: %s", out);
+	ck_assert_str_eq(run_output(&r, 2), "");
+	run_free(&r);
+	/* No size from the host: 24x80. */
+	run_prepare(&r, JOB("t1\0a/bin/sh\0a-c\0astty size\0"));
+	run_go(&r);
+	ck_assert_str_eq(run_output(&r, 1), "24 80\r\n");
+	run_free(&r);
+}
+
+/* A slow reader of the stdout "port": copies what comes from fd to file, then exits. */
+static pid_t slow_reader(int fd, int file)
+{
+	char buf[1024];
+	pid_t pid = fork();
+	ssize_t n;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid > 0)
+		return pid;
+	usleep(200000);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (write(file, buf, (size_t)n) != n)
+			_exit(1);
+		usleep(1000);
+	}
+	_exit(0);
+}
+
+/*
+ * Output still in the terminal when the command exits is all relayed before the status:
+ * the host reads slowly, so much of it is still in the pty when the command is gone.
+ */
+START_TEST(command_terminal_drain)
+{
+	struct run r;
+	int p[2], file;
+	size_t xs = 0;
+	char *out;
+
+	run_prepare(&r, JOB("t1\0a/bin/sh\0a-c\0ahead -c 100000 /dev/zero | tr '\\0' x; "
+			    "echo; echo end\0"));
+	file = r.in.stdio[1];
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_int_eq(fcntl(p[1], F_SETPIPE_SZ, 4096), 4096);
+	r.in.stdio[1] = p[1];
+	slow_reader(p[0], file);
+	close(p[0]);
+	run_go(&r);
+	ck_assert(run_exited(&r, 0));
+	close(r.in.stdio[1]);
+	r.in.stdio[1] = file;
+	/* command_run reaped the reader if it was done; else wait for it here. */
+	for (int i = 0; i < 1000 && !strstr(run_output(&r, 1), "end\r\n"); i++)
+		usleep(10000);
+	out = run_output(&r, 1);
+	for (char *c = out; *c; c++)
+		xs += *c == 'x';
+	ck_assert_uint_eq(xs, 100000);
+	ck_assert_ptr_nonnull(strstr(out, "\r\nend\r\n"));
+	run_free(&r);
+}
+
+/* With a terminal, a host signal goes to the command's process group. */
+START_TEST(command_terminal_signal_group)
+{
+	struct run r;
+	pid_t bg;
+
+	run_prepare(&r, JOB("t1\0a/bin/sh\0a-c\0atrap 'echo got-hup; exit 5' HUP; sleep 20 & "
+			    "echo \"bg $!\"; echo ready; wait\0"));
+	run_when(&r, "ready", "signal 1\n", 0);
+	run_go(&r);
+	ck_assert_msg(run_exited(&r, 5), "status 0x%x", r.wstatus);
+	bg = run_pid(run_output(&r, 1), "bg ");
+	ck_assert_int_gt(bg, 0);
+	/* The background sleep got SIGHUP too: it is a zombie or gone (we are its reaper). */
+	ck_assert_int_eq(waitpid(bg, &r.wstatus, 0) == bg || errno == ECHILD, 1);
+	run_free(&r);
+}
+
+/* User, groups and limits, in the command only (root needed to switch users). */
+START_TEST(command_identity_and_limits)
+{
+	struct run r;
+
+	if (geteuid() != 0)
+		return; /* setgroups/setuid need root: nothing to check as a user */
+	run_prepare(&r, JOB("u65534:65533\0G5,6\0lRLIMIT_NOFILE\t64\t128\0"
+			    "a/bin/sh\0a-c\0aid -u; id -g; id -G; ulimit -n; ulimit -Hn\0"));
+	run_go(&r);
+	ck_assert(run_exited(&r, 0));
+	ck_assert_str_eq(run_output(&r, 1), "65534\n65533\n65533 5 6\n64\n128\n");
+	run_free(&r);
+	/* A user and no group list: no supplementary group of root's stays. */
+	run_prepare(&r, JOB("u1:1\0a/bin/sh\0a-c\0aid -G\0"));
+	run_go(&r);
+	ck_assert_str_eq(run_output(&r, 1), "1\n");
+	run_free(&r);
+	/* A limit the kernel refuses: not run, status 126, and why. */
+	run_prepare(&r, JOB("lRLIMIT_NOFILE\t4294967296\t4294967296\0a/bin/true\0"));
+	run_go(&r);
+	ck_assert(run_exited(&r, 126));
+	ck_assert_ptr_nonnull(strstr(run_output(&r, 2), "cannot set RLIMIT_NOFILE to 4294967296"));
+	run_free(&r);
+}
+
+START_TEST(hostname_is_set)
+{
+	struct init in = { .console = -1, .stdio = { -1, -1, -1 }, .control = -1 };
+	struct utsname u;
+
+	if (unshare(CLONE_NEWUTS) < 0)
+		return; /* not root: the host's name must not change, so nothing to check */
+	ck_assert_int_eq(parse(&in.job, JOB("hmicrovm-test\0ax\0")), 0);
+	ck_assert_int_eq(creds_hostname(&in), 0);
+	ck_assert_int_eq(uname(&u), 0);
+	ck_assert_str_eq(u.nodename, "microvm-test");
+	job_free(&in.job);
+}
+
 static Suite *job_suite(void)
 {
 	Suite *s = suite_create("guest_job");
@@ -238,6 +781,27 @@ static Suite *job_suite(void)
 	tcase_add_test(tc, other_bad_records_are_refused);
 	tcase_add_test(tc, load_reads_the_file);
 	tcase_add_test(tc, load_refuses_missing_and_huge_files);
+	tcase_add_test(tc, process_records_are_kept);
+	tcase_add_test(tc, process_record_edges);
+	tcase_add_test(tc, bad_users_and_groups_are_refused);
+	tcase_add_test(tc, bad_rlimits_and_hostnames_are_refused);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("control");
+	tcase_add_test(tc, control_lines_parse);
+	tcase_add_test(tc, control_lines_reassemble);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("command");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, command_status_and_stdio);
+	tcase_add_test(tc, command_control_signal);
+	tcase_add_test(tc, command_init_signal_forwarded);
+	tcase_add_test(tc, command_early_signal);
+	tcase_add_test(tc, command_orphans_not_awaited);
+	tcase_add_test(tc, command_terminal);
+	tcase_add_test(tc, command_terminal_drain);
+	tcase_add_test(tc, command_terminal_signal_group);
+	tcase_add_test(tc, command_identity_and_limits);
+	tcase_add_test(tc, hostname_is_set);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -55,7 +55,17 @@ int run_job_prepare(struct machine *m, const struct vm_config *cfg)
 	return 0;
 }
 
-int run_job_create_stdio(struct machine *m, const struct vm_config *cfg)
+/* The control pipe: non-blocking, so a guest that stops reading cannot stall microvm. */
+static int run_job_control_pipe(struct machine *m)
+{
+	if (pipe2(m->control_fd, O_CLOEXEC) < 0)
+		return -errno;
+	if (fcntl(m->control_fd[1], F_SETFL, O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+static int run_job_create_console(struct machine *m, const struct vm_config *cfg)
 {
 	const struct vcon_port_config ports[] = {
 		{ MICROVM_PORT_STDIN, STDIN_FILENO, VCON_TO_GUEST },
@@ -64,11 +74,6 @@ int run_job_create_stdio(struct machine *m, const struct vm_config *cfg)
 		{ MICROVM_PORT_CONTROL, m->control_fd[0], VCON_TO_GUEST },
 	};
 	const struct vcon_config vcfg = { ports, ARRAY_SIZE(ports), !cfg->seccomp_off };
-	/* Non-blocking: a guest that stops reading must not stall microvm's main loop. */
-	if (pipe2(m->control_fd, O_CLOEXEC) < 0)
-		return -errno;
-	if (fcntl(m->control_fd[1], F_SETFL, O_NONBLOCK) < 0)
-		return -errno;
 	/* machine_plan_virtio put it last, after the shares (config_validate kept a slot). */
 	const struct acpi_mmio_device *a = &m->virtio[cfg->nshares];
 	int ret;
@@ -85,6 +90,15 @@ int run_job_create_stdio(struct machine *m, const struct vm_config *cfg)
 		return ret;
 	}
 	return 0;
+}
+
+int run_job_create_stdio(struct machine *m, const struct vm_config *cfg)
+{
+	int ret = run_job_control_pipe(m);
+
+	if (ret)
+		return ret;
+	return run_job_create_console(m, cfg);
 }
 
 void run_job_destroy_stdio(struct machine *m)
