@@ -19,6 +19,10 @@ PACKAGES=(
 	python3
 	# host-side FUSE tests: data verification, file stressors, xattr tools
 	fio stress-ng attr
+	# fuzz targets (make fuzz): clang with libFuzzer and the sanitizers
+	clang
+	# runtime mode end to end and bench: real containerd and dockerd (services unused)
+	containerd runc docker.io curl
 )
 
 missing=()

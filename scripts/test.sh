@@ -1,6 +1,7 @@
 #!/bin/bash
 # test.sh: the whole check, as CI runs it: packages, build, unit tests (plain and with
-# sanitizers), make distcheck, shell lint, then the end-to-end tests; prints a summary.
+# sanitizers), a bounded fuzz run, make distcheck, shell lint, then the end-to-end tests;
+# prints a summary.
 #
 # Builds out of tree in build/ and build-sanitizers/. Every step runs even when an earlier
 # one failed (unless it needs that one's build); the exit status is 1 if any step failed.
@@ -44,7 +45,7 @@ clean_in_tree() {
 }
 
 shell_lint() {
-	shellcheck -x tests/e2e/*.sh tests/bench/*.sh scripts/*.sh .ci/run
+	shellcheck -x tests/e2e/*.sh tests/bench/*.sh tests/fuzz/*.sh scripts/*.sh .ci/run
 }
 
 main() {
@@ -53,6 +54,7 @@ main() {
 	clean_in_tree
 	if step "build (-Werror)" configure_build build --enable-werror; then
 		step "unit tests" make -s -C build -j"$JOBS" check || true
+		step "fuzz (bounded)" make -s -C build -j"$JOBS" fuzz || true
 	fi
 	if step "build (sanitizers)" configure_build build-sanitizers --enable-werror \
 		--enable-sanitizers; then

@@ -1,6 +1,7 @@
 /* main.c: parse the command line and configuration, then run the VM. */
 #include <stdio.h>
 #include <stdlib.h>
+#include "../oci/oci.h"
 #include "cli.h"
 #include "config.h"
 #include "run.h"
@@ -28,6 +29,9 @@ int main(int argc, char **argv)
 	char err[512];
 	int status;
 
+	/* runc's command line (containerd, Docker): microvm as an OCI runtime. */
+	if (oci_wants(argc, argv))
+		return oci_main(argc, argv);
 	if (cli_parse(argc, argv, &opts, err, sizeof(err))) {
 		fprintf(stderr, "microvm: %s\nTry 'microvm --help'.\n", err);
 		return EXIT_USAGE;
@@ -37,7 +41,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (opts.action == CLI_VERSION) {
-		printf("microvm %s\n", PACKAGE_VERSION);
+		oci_print_version(stdout); /* runc's layout: dockerd parses it */
 		return 0;
 	}
 	log_set_verbose(opts.verbose);

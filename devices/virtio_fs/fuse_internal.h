@@ -43,6 +43,9 @@ MUST_CHECK int fuse_cur_string(struct fuse_cur *c, char *buf, size_t size, size_
 size_t fuse_cur_slices(struct fuse_cur *c, size_t len, struct iovec *dst, unsigned max,
 		       unsigned *count);
 
+/* Requests counted per opcode: FUSE opcodes below this, everything else in slot 0. */
+#define FUSE_OP_SLOTS 64U
+
 struct fuse_server {
 	const struct fuse_backend_ops *ops;
 	void *be;
@@ -53,11 +56,16 @@ struct fuse_server {
 	enum cache_mode cache;
 	bool writeback_offer;
 	uint32_t max_write;
+	char name[64]; /* for the request counts at destroy; empty: not logged */
 	pthread_mutex_t init_lock; /* serialises INIT and DESTROY against each other */
 	/* Written by INIT/DESTROY under init_lock, read lock-free by every request. */
 	_Atomic bool initialized;
 	_Atomic uint64_t flags; /* FUSE_* flags agreed at INIT */
-	_Atomic unsigned long long st_requests, st_malformed, st_enosys, st_errors;
+	/* Open-less session (cache: immutable, see fuse_session.c): the guest sends no
+	 * OPEN/OPENDIR and its requests carry fh 0. Written with `flags`. */
+	_Atomic bool open_less, opendir_less;
+	_Atomic unsigned long long st_malformed, st_enosys, st_errors;
+	_Atomic unsigned long long st_op[FUSE_OP_SLOTS]; /* requests by opcode, see op_slot */
 };
 
 struct fuse_req {
@@ -83,6 +91,15 @@ MUST_CHECK int fuse_reply_attr(struct fuse_req *r, const struct stat *st);
 MUST_CHECK int fuse_reply_open(struct fuse_req *r, uint64_t fh, bool dir);
 void fuse_fill_entry_out(struct fuse_server *srv, const struct fuse_entry *e,
 			 struct fuse_entry_out *o);
+/* Entry and attribute validity in seconds for the server's cache mode (fuse_server.c). */
+uint64_t fuse_cache_timeout(const struct fuse_server *srv);
+
+/*
+ * Open-less sessions: a handle of the node for one request (files read-only), opened
+ * through the backend and released by fuse_temp_close. Only for requests that carry fh 0.
+ */
+MUST_CHECK int fuse_temp_open(struct fuse_req *r, bool dir, uint64_t *fh);
+void fuse_temp_close(struct fuse_req *r, bool dir, uint64_t fh);
 
 /* Argument helpers: the next name (one safe component) or bounded string from r->in. */
 MUST_CHECK int fuse_req_name(struct fuse_req *r, char buf[FUSE_NAME_MAX + 1]);

@@ -1,5 +1,6 @@
 /* fuse_server.c: request framing, the table-driven opcode dispatch, and reply encoding. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "fuse_internal.h"
@@ -112,11 +113,18 @@ static int server_start_backend(struct fuse_server *srv, const struct fuse_serve
 
 int fuse_server_create(const struct fuse_server_config *cfg, struct fuse_server **out)
 {
-	struct fuse_server *srv = calloc(1, sizeof(*srv));
+	const char *name = cfg->tag ? cfg->tag : cfg->shared_dir;
+	struct fuse_server *srv;
 	int err;
 
+	/* The config refuses it too; a tree the guest can change is not immutable. */
+	if (cfg->cache == CACHE_IMMUTABLE && !cfg->readonly)
+		return -EINVAL;
+	srv = calloc(1, sizeof(*srv));
 	if (!srv)
 		return -ENOMEM;
+	if (name)
+		snprintf(srv->name, sizeof(srv->name), "%s", name);
 	srv->readonly = cfg->readonly;
 	srv->cache = cfg->cache;
 	srv->writeback_offer = cfg->writeback;
@@ -144,8 +152,14 @@ int fuse_server_create(const struct fuse_server_config *cfg, struct fuse_server 
 
 void fuse_server_destroy(struct fuse_server *srv)
 {
+	char line[1024];
+
 	if (!srv)
 		return;
+	if (srv->name[0]) {
+		fuse_server_format_counts(srv, line, sizeof(line));
+		log_info("virtio-fs %s: %s", srv->name, line);
+	}
 	if (srv->pt)
 		pt_destroy(srv->pt);
 	pthread_mutex_destroy(&srv->init_lock);
@@ -158,12 +172,88 @@ void fuse_server_cancel_waits(struct fuse_server *srv)
 		srv->ops->interrupt(srv->be, 0);
 }
 
+static unsigned op_slot(uint32_t opcode)
+{
+	return opcode < FUSE_OP_SLOTS ? opcode : 0;
+}
+
+/* Requests with a readable header: the sum of the per-opcode counts. */
+static uint64_t requests_total(struct fuse_server *srv)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < FUSE_OP_SLOTS; i++)
+		n += atomic_load_explicit(&srv->st_op[i], memory_order_relaxed);
+	return n;
+}
+
 void fuse_server_get_stats(struct fuse_server *srv, struct fuse_server_stats *st)
 {
-	st->requests = atomic_load_explicit(&srv->st_requests, memory_order_relaxed);
+	st->requests = requests_total(srv);
 	st->malformed = atomic_load_explicit(&srv->st_malformed, memory_order_relaxed);
 	st->enosys = atomic_load_explicit(&srv->st_enosys, memory_order_relaxed);
 	st->errors = atomic_load_explicit(&srv->st_errors, memory_order_relaxed);
+}
+
+uint64_t fuse_server_op_count(struct fuse_server *srv, uint32_t opcode)
+{
+	return atomic_load_explicit(&srv->st_op[op_slot(opcode)], memory_order_relaxed);
+}
+
+/* Appends " NAME=n" at buf + used, within size; returns the length wanted so far. */
+static size_t counts_add(char *buf, size_t size, size_t used, const char *name,
+			 unsigned long long n)
+{
+	size_t at = used < size ? used : size;
+	int k = snprintf(buf + at, size - at, " %s=%llu", name, n);
+
+	return used + (k > 0 ? (size_t)k : 0);
+}
+
+/* Opcodes the guest may send that have no handler (answered ENOSYS), for the counts. */
+static const char *unhandled_name(unsigned opcode)
+{
+	switch (opcode) {
+	case FUSE_BMAP:
+		return "BMAP";
+	case FUSE_IOCTL:
+		return "IOCTL";
+	case FUSE_POLL:
+		return "POLL";
+	case FUSE_NOTIFY_REPLY:
+		return "NOTIFY_REPLY";
+	case FUSE_TMPFILE:
+		return "TMPFILE";
+	case 52:
+		return "STATX"; /* 7.39, newer than our headers */
+	default:
+		return NULL;
+	}
+}
+
+size_t fuse_server_format_counts(struct fuse_server *srv, char *buf, size_t size)
+{
+	size_t used = (size_t)snprintf(buf, size, "requests");
+	unsigned long long other = fuse_server_op_count(srv, 0);
+	char num[16];
+
+	for (unsigned i = 1; i < FUSE_OP_SLOTS; i++) {
+		unsigned long long n = fuse_server_op_count(srv, i);
+		const char *name = i < ARRAY_SIZE(fuse_ops) ? fuse_ops[i].name : NULL;
+
+		if (n == 0)
+			continue;
+		if (!name)
+			name = unhandled_name(i);
+		if (!name) {
+			snprintf(num, sizeof(num), "OP%u", i);
+			name = num;
+		}
+		used = counts_add(buf, size, used, name, n);
+	}
+	if (other)
+		used = counts_add(buf, size, used, "OTHER", other);
+	return counts_add(buf, size, used, "total", requests_total(srv));
 }
 
 uint64_t fuse_server_flags(struct fuse_server *srv)
@@ -244,7 +334,7 @@ size_t fuse_server_handle(struct fuse_server *srv, const struct iovec *in, unsig
 		fuse_count_malformed(srv);
 		return 0; /* no header, no unique to answer to */
 	}
-	count(&srv->st_requests);
+	count(&srv->st_op[op_slot(r.hdr.opcode)]); /* one atomic per request: they sum up */
 	op = op_find(r.hdr.opcode);
 	r.no_reply = op && (op->flags & OP_NO_REPLY);
 	if (!r.no_reply && fuse_iov_total(out, nout) < sizeof(struct fuse_out_header)) {
@@ -313,14 +403,21 @@ int fuse_reply_bytes(struct fuse_req *r, const void *body, size_t len)
 	return err;
 }
 
-/* Cache timeouts in seconds per cache mode: never revalidates, auto a second, always a day. */
-static uint64_t cache_timeout(const struct fuse_server *srv)
+/*
+ * Entry and attribute validity per cache mode. never: revalidate every time; auto: a
+ * second; always: a day; immutable: a year, which is "until the guest evicts it" in
+ * practice. (The guest reads the seconds as a signed 64-bit count and caps the jiffies,
+ * so anything this size is safe; a wrapped negative one would mean "already expired".)
+ */
+uint64_t fuse_cache_timeout(const struct fuse_server *srv)
 {
 	switch (srv->cache) {
 	case CACHE_NEVER:
 		return 0;
 	case CACHE_ALWAYS:
 		return 86400;
+	case CACHE_IMMUTABLE:
+		return 365ULL * 86400;
 	case CACHE_AUTO:
 	default:
 		return 1;
@@ -351,7 +448,7 @@ static void fill_attr(const struct stat *st, struct fuse_attr *a)
 void fuse_fill_entry_out(struct fuse_server *srv, const struct fuse_entry *e,
 			 struct fuse_entry_out *o)
 {
-	uint64_t t = cache_timeout(srv);
+	uint64_t t = fuse_cache_timeout(srv);
 
 	memset(o, 0, sizeof(*o));
 	o->nodeid = e->nodeid;
@@ -373,7 +470,7 @@ int fuse_reply_entry(struct fuse_req *r, const struct fuse_entry *e)
 
 int fuse_reply_attr(struct fuse_req *r, const struct stat *st)
 {
-	struct fuse_attr_out o = { .attr_valid = cache_timeout(r->srv) };
+	struct fuse_attr_out o = { .attr_valid = fuse_cache_timeout(r->srv) };
 
 	fill_attr(st, &o.attr);
 	return fuse_reply_bytes(r, &o, sizeof(o));
@@ -384,15 +481,31 @@ int fuse_reply_attr(struct fuse_req *r, const struct stat *st)
  * (Linux < 6.6, so Debian 12's 6.1) a direct-I/O file refuses shared mmap with ENODEV.
  * There we fall back to the page cache with zero timeouts and FUSE_AUTO_INVAL_DATA, which
  * revalidates attributes on every read and drops stale pages when mtime or size move.
+ * `auto` keeps pages (and directory listings) across opens: FUSE_AUTO_INVAL_DATA drops
+ * them when a refresh of the attributes, at most a second old, shows mtime or size moved,
+ * so data is as fresh as the attributes are; reopening no longer rereads unchanged files.
+ * `always` and `immutable` keep them; `immutable` also skips the FLUSH of every close
+ * (its locks are the guest's own, fuse_session.c). With an open-less session the guest
+ * never sends OPEN and applies these same defaults itself.
  */
 int fuse_reply_open(struct fuse_req *r, uint64_t fh, bool dir)
 {
 	struct fuse_open_out o = { .fh = fh };
 	uint64_t flags = atomic_load(&r->srv->flags);
 
-	if (r->srv->cache == CACHE_ALWAYS)
+	switch (r->srv->cache) {
+	case CACHE_NEVER:
+		if (!dir && (flags & FUSE_DIRECT_IO_ALLOW_MMAP))
+			o.open_flags = FOPEN_DIRECT_IO | FOPEN_PARALLEL_DIRECT_WRITES;
+		break;
+	case CACHE_IMMUTABLE:
+		o.open_flags = FOPEN_KEEP_CACHE | (dir ? FOPEN_CACHE_DIR : FOPEN_NOFLUSH);
+		break;
+	case CACHE_AUTO:
+	case CACHE_ALWAYS:
+	default:
 		o.open_flags = FOPEN_KEEP_CACHE | (dir ? FOPEN_CACHE_DIR : 0);
-	else if (r->srv->cache == CACHE_NEVER && !dir && (flags & FUSE_DIRECT_IO_ALLOW_MMAP))
-		o.open_flags = FOPEN_DIRECT_IO | FOPEN_PARALLEL_DIRECT_WRITES;
+		break;
+	}
 	return fuse_reply_bytes(r, &o, sizeof(o));
 }

@@ -31,8 +31,13 @@ struct fuse_dax_ops {
 
 struct fuse_server_config {
 	const char *shared_dir; /* passthrough root; unused when backend_ops is set */
+	/* The share's name in the request counts logged at destroy (log_info, so with -v);
+	 * NULL: shared_dir; neither: not logged. */
+	const char *tag;
 	bool readonly;		/* every modifying opcode answers EROFS */
-	enum cache_mode cache;	/* timeouts and FOPEN_* flags, see fuse_server.c */
+	/* Timeouts, INIT and FOPEN_* flags (fuse_session.c, fuse_server.c). CACHE_IMMUTABLE
+	 * needs readonly: fuse_server_create answers EINVAL otherwise. */
+	enum cache_mode cache;
 	bool writeback;		/* offer FUSE_WRITEBACK_CACHE (guest-side write caching) */
 	uint32_t max_write;	/* largest READ/WRITE payload the caller's buffers carry; 0: 1 MiB */
 	/* SETLKW requests allowed to wait at once; keep it below the workers serving one queue,
@@ -71,6 +76,15 @@ size_t fuse_server_handle(struct fuse_server *srv, const struct iovec *in, unsig
 void fuse_server_cancel_waits(struct fuse_server *srv);
 
 void fuse_server_get_stats(struct fuse_server *srv, struct fuse_server_stats *st);
+
+/* Requests with this opcode so far (those with a readable header); for tests. */
+uint64_t fuse_server_op_count(struct fuse_server *srv, uint32_t opcode);
+/*
+ * The request counts as one line, "requests LOOKUP=3 GETATTR=1 ... total=N", opcodes in
+ * numeric order, those never seen left out (unknown opcodes as OTHER=n). Truncated to
+ * size; returns the length it wanted, as snprintf does.
+ */
+size_t fuse_server_format_counts(struct fuse_server *srv, char *buf, size_t size);
 
 /*
  * For the DAX mapper's setup hook: a new descriptor of regular file nodeid through the

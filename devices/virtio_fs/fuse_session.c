@@ -9,22 +9,76 @@
 #define FUSE_DAX_MAX_ALIGNMENT 21 /* the guest fails the connection above 2 MiB */
 
 /*
- * Only what is implemented. Never offered: SPLICE_* (no pipes here), DONT_MASK (the guest
- * applies the umask), EXPORT_SUPPORT (no LOOKUP of "." / ".."), POSIX_ACL and so never
- * ALLOW_IDMAP, SETXATTR_EXT, SECURITY_CTX, SUBMOUNTS, HAS_INODE_DAX, IOCTL_DIR,
- * HANDLE_KILLPRIV (v1: v2 is the one where the guest says when to kill).
+ * INIT flags, decided one by one against what Linux 6.1 (protocol 7.38, Debian 12) reads
+ * in fs/fuse/inode.c process_init_reply, and what fs/fuse/virtio_fs.c changes about it.
+ * The goal for the caching modes is the fewest round trips the promise allows.
+ *
+ * Offered in every mode:
+ *   ASYNC_READ       readahead and concurrent READs of one file.
+ *   BIG_WRITES, MAX_PAGES  READ/WRITE up to max_write (1 MiB, 256 pages); virtio_fs caps
+ *                    max_pages at the queue size less headers, 1024 here, so 256 holds.
+ *   ASYNC_DIO        direct I/O split into concurrent requests.
+ *   PARALLEL_DIROPS  LOOKUP and READDIR of one directory need not wait for each other
+ *                    (the backend has no per-directory state they share but the handle).
+ *   HANDLE_KILLPRIV_V2  the guest says when to clear suid/sgid; it also sets SB_NOSEC,
+ *                    which spares a security.capability GETXATTR before each write.
+ *   INIT_EXT         flags2 (the bits above 31).
+ * Per mode (never / auto / always / immutable):
+ *   POSIX_LOCKS, FLOCK_LOCKS  y y y -: locks the host and other guests see. Immutable
+ *                    leaves locks to the guest kernel (nobody can change the tree, so a
+ *                    host-wide lock protects nothing), which is what lets it skip FLUSH.
+ *   ATOMIC_O_TRUNC   y y y -: immutable may run open-less (below), where an O_TRUNC open
+ *                    would only shrink the guest's idea of the file; without the flag the
+ *                    VFS sends SETATTR, which answers EROFS as it should.
+ *   AUTO_INVAL_DATA  y y - -: drop cached pages when refreshed attributes show a new mtime
+ *                    or size; with `always` and `immutable` attributes are not refreshed.
+ *   DO_READDIRPLUS   - y y y: a listing returns each entry's attributes and node ID too,
+ *                    filling the guest's dentry and inode caches in the same round trip
+ *                    (with `never` they would be stale at once).
+ *   READDIRPLUS_AUTO - y - -: the guest picks plain READDIR when it sees nobody stat the
+ *                    entries. Each READDIR reply is one page, so a large directory takes
+ *                    several; with AUTO only the first is PLUS unless a lookup meanwhile
+ *                    advised it. The caching modes always want the entries: `ls -l` then
+ *                    sends no LOOKUP at all.
+ *   CACHE_SYMLINKS   - y y y: symlink targets in the page cache, no READLINK each time.
+ *   DIRECT_IO_ALLOW_MMAP (7.39, not in 6.1)  y - - -: see fuse_reply_open.
+ * Not flags, but the kernel offers them and they save the most for `immutable`:
+ *   NO_OPEN_SUPPORT, NO_OPENDIR_SUPPORT: answered ENOSYS once, OPEN and OPENDIR are never
+ *                    sent again, nor RELEASE/RELEASEDIR; files get FOPEN_KEEP_CACHE and
+ *                    directories FOPEN_CACHE_DIR. READ and READDIR then carry fh 0, and
+ *                    the server opens the node for that one request (ops_file.c).
+ *                    FLUSH and FSYNC answer ENOSYS too, so the guest stops sending them.
+ *                    Reading a cached-name file costs one round trip: READ.
+ * Otherwise:
+ *   WRITEBACK_CACHE  only when configured and writable.
+ *   MAP_ALIGNMENT    with a DAX window (SETUPMAPPING/REMOVEMAPPING).
+ * Never offered: SPLICE_* (no pipes here), DONT_MASK (the guest applies the umask),
+ * EXPORT_SUPPORT (no LOOKUP of "." / ".."), POSIX_ACL (it adds GETXATTR round trips to
+ * permission checks; and so never ALLOW_IDMAP), SETXATTR_EXT, SECURITY_CTX, SUBMOUNTS,
+ * HAS_INODE_DAX (per-inode DAX: the mount option decides), IOCTL_DIR, ABORT_ERROR
+ * (/dev/fuse only), HANDLE_KILLPRIV (v1: v2 is the one where the guest says when),
+ * EXPLICIT_INVAL_DATA (AUTO_INVAL_DATA or nothing), HAS_EXPIRE_ONLY (no notifications:
+ * virtio-fs has no notification queue here). BATCH_FORGET needs no flag: Linux's virtiofs
+ * sends single FORGETs on the hiprio queue, and both are handled (ops_inode.c).
+ * The guest mounts with default_permissions (virtio_fs.c), so permission checks use the
+ * cached attributes and never send ACCESS. A read-only share should be mounted read-only
+ * in the guest too (microvm-init does): on a writable mount every READ and READDIR marks
+ * the atime stale, and the next stat of that inode sends a GETATTR for it.
  */
 static uint64_t init_wanted(const struct fuse_server *srv)
 {
-	uint64_t f = FUSE_ASYNC_READ | FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS | FUSE_ATOMIC_O_TRUNC |
-		     FUSE_BIG_WRITES | FUSE_ASYNC_DIO | FUSE_PARALLEL_DIROPS |
+	uint64_t f = FUSE_ASYNC_READ | FUSE_BIG_WRITES | FUSE_ASYNC_DIO | FUSE_PARALLEL_DIROPS |
 		     FUSE_HANDLE_KILLPRIV_V2 | FUSE_MAX_PAGES | FUSE_INIT_EXT;
 
-	if (srv->cache != CACHE_ALWAYS)
-		f |= FUSE_AUTO_INVAL_DATA; /* drop cached pages when host mtime/size change */
+	if (srv->cache != CACHE_IMMUTABLE)
+		f |= FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS | FUSE_ATOMIC_O_TRUNC;
+	if (srv->cache == CACHE_NEVER || srv->cache == CACHE_AUTO)
+		f |= FUSE_AUTO_INVAL_DATA;
 	if (srv->cache != CACHE_NEVER)
-		f |= FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO | FUSE_CACHE_SYMLINKS;
-	else
+		f |= FUSE_DO_READDIRPLUS | FUSE_CACHE_SYMLINKS;
+	if (srv->cache == CACHE_AUTO)
+		f |= FUSE_READDIRPLUS_AUTO;
+	if (srv->cache == CACHE_NEVER)
 		f |= FUSE_DIRECT_IO_ALLOW_MMAP; /* see fuse_reply_open */
 	if (srv->writeback_offer && !srv->readonly)
 		f |= FUSE_WRITEBACK_CACHE;
@@ -55,8 +109,9 @@ static void init_fill_reply(const struct fuse_server *srv, const struct fuse_ini
 }
 
 /* Starts (or restarts, after a guest that re-INITs without DESTROY) the backend session. */
-static int init_session(struct fuse_server *srv, uint64_t agreed)
+static int init_session(struct fuse_server *srv, uint64_t agreed, uint64_t offered)
 {
+	bool immutable = srv->cache == CACHE_IMMUTABLE;
 	struct fuse_conn_params cp = {
 		.writeback = agreed & FUSE_WRITEBACK_CACHE,
 		.killpriv_v2 = agreed & FUSE_HANDLE_KILLPRIV_V2,
@@ -73,6 +128,8 @@ static int init_session(struct fuse_server *srv, uint64_t agreed)
 		err = srv->ops->init(srv->be, &cp);
 	if (!err) {
 		atomic_store(&srv->flags, agreed);
+		atomic_store(&srv->open_less, immutable && (offered & FUSE_NO_OPEN_SUPPORT));
+		atomic_store(&srv->opendir_less, immutable && (offered & FUSE_NO_OPENDIR_SUPPORT));
 		atomic_store(&srv->initialized, true);
 	}
 	pthread_mutex_unlock(&srv->init_lock);
@@ -106,7 +163,7 @@ int fuse_do_init(struct fuse_req *r)
 	if (srv->dax && srv->dax->map_alignment > FUSE_DAX_MAX_ALIGNMENT)
 		offered &= ~(uint64_t)FUSE_MAP_ALIGNMENT;
 	uint64_t agreed = offered & init_wanted(srv);
-	err = init_session(srv, agreed);
+	err = init_session(srv, agreed, offered);
 	if (err)
 		return err;
 	init_fill_reply(srv, &in, agreed, &o);
@@ -122,6 +179,8 @@ int fuse_do_destroy(struct fuse_req *r)
 		srv->ops->destroy(srv->be);
 	atomic_store(&srv->initialized, false);
 	atomic_store(&srv->flags, 0);
+	atomic_store(&srv->open_less, false);
+	atomic_store(&srv->opendir_less, false);
 	pthread_mutex_unlock(&srv->init_lock);
 	return 0;
 }

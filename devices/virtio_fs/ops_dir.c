@@ -45,19 +45,35 @@ static int dir_fill(void *opaque, const char *name, size_t namelen, uint64_t ino
 	return 0;
 }
 
-static int do_readdir(struct fuse_req *r, bool plus)
+static int readdir_into_reply(struct fuse_req *r, const struct fuse_read_in *in, bool plus)
 {
-	struct fuse_read_in in;
 	struct dir_sink s = { .r = r, .plus = plus };
+	int err;
 
-	if (fuse_req_fixed(r, &in, sizeof(in)))
-		return -EINVAL;
-	s.left = in.size < r->out.left ? in.size : r->out.left;
-	int err = FUSE_CALL(r, readdir, &r->ctx, r->hdr.nodeid, in.fh, in.offset, plus, dir_fill,
-			    &s);
+	s.left = in->size < r->out.left ? in->size : r->out.left;
+	err = FUSE_CALL(r, readdir, &r->ctx, r->hdr.nodeid, in->fh, in->offset, plus, dir_fill,
+			&s);
 	/* Entries already encoded (and, for PLUS, looked up) must reach the guest. */
 	if (err < 0 && r->out_len > 0)
 		return 0;
+	return err;
+}
+
+/* Open-less directories: a handle for this one READDIR, positioned at the guest's cookie. */
+static int do_readdir(struct fuse_req *r, bool plus)
+{
+	struct fuse_read_in in;
+	int err;
+
+	if (fuse_req_fixed(r, &in, sizeof(in)))
+		return -EINVAL;
+	if (!atomic_load_explicit(&r->srv->opendir_less, memory_order_relaxed))
+		return readdir_into_reply(r, &in, plus);
+	err = fuse_temp_open(r, true, &in.fh);
+	if (err)
+		return err;
+	err = readdir_into_reply(r, &in, plus);
+	fuse_temp_close(r, true, in.fh);
 	return err;
 }
 
@@ -77,6 +93,8 @@ int fuse_do_opendir(struct fuse_req *r)
 	uint64_t fh = 0;
 	int err;
 
+	if (atomic_load_explicit(&r->srv->opendir_less, memory_order_relaxed))
+		return -ENOSYS; /* the guest stops sending OPENDIR (fuse_session.c) */
 	if (fuse_req_fixed(r, &in, sizeof(in)))
 		return -EINVAL;
 	err = FUSE_CALL(r, opendir, &r->ctx, r->hdr.nodeid, (int)in.flags, &fh);
@@ -101,6 +119,8 @@ int fuse_do_fsyncdir(struct fuse_req *r)
 {
 	struct fuse_fsync_in in;
 
+	if (r->srv->cache == CACHE_IMMUTABLE)
+		return -ENOSYS; /* nothing to sync; the guest stops asking */
 	if (fuse_req_fixed(r, &in, sizeof(in)))
 		return -EINVAL;
 	return FUSE_CALL(r, fsyncdir, &r->ctx, r->hdr.nodeid, in.fh,

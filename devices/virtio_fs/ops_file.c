@@ -18,12 +18,30 @@ static void release_quietly(struct fuse_req *r, uint64_t nodeid, uint64_t fh)
 		(void)r->srv->ops->release(r->srv->be, &r->ctx, nodeid, fh, 0, 0);
 }
 
+int fuse_temp_open(struct fuse_req *r, bool dir, uint64_t *fh)
+{
+	if (dir)
+		return FUSE_CALL(r, opendir, &r->ctx, r->hdr.nodeid, O_RDONLY, fh);
+	return FUSE_CALL(r, open, &r->ctx, r->hdr.nodeid, O_RDONLY, 0, fh);
+}
+
+void fuse_temp_close(struct fuse_req *r, bool dir, uint64_t fh)
+{
+	if (!dir)
+		release_quietly(r, r->hdr.nodeid, fh);
+	else if (r->srv->ops->releasedir)
+		(void)r->srv->ops->releasedir(r->srv->be, &r->ctx, r->hdr.nodeid, fh);
+}
+
+/* In an open-less session ENOSYS tells the guest to stop sending OPEN (fuse_session.c). */
 int fuse_do_open(struct fuse_req *r)
 {
 	struct fuse_open_in in;
 	uint64_t fh = 0;
 	int err;
 
+	if (atomic_load_explicit(&r->srv->open_less, memory_order_relaxed))
+		return -ENOSYS;
 	if (fuse_req_fixed(r, &in, sizeof(in)))
 		return -EINVAL;
 	if (r->srv->readonly && open_modifies(in.flags))
@@ -65,18 +83,12 @@ int fuse_do_create(struct fuse_req *r)
 	return err;
 }
 
-int fuse_do_read(struct fuse_req *r)
+static int read_into_reply(struct fuse_req *r, const struct fuse_read_in *in)
 {
-	struct fuse_read_in in;
 	struct iovec sl[FUSE_SLICES];
-	size_t total = 0, want;
+	size_t total = 0, want = in->size < r->out.left ? in->size : r->out.left;
 	int err = 0;
 
-	if (fuse_req_fixed(r, &in, sizeof(in)))
-		return -EINVAL;
-	if (in.offset > FUSE_MAX_OFFSET)
-		return -EINVAL;
-	want = in.size < r->out.left ? in.size : r->out.left;
 	/* Straight into the guest's buffers: one preadv per batch of slices. */
 	while (want > 0) {
 		unsigned n;
@@ -85,7 +97,7 @@ int fuse_do_read(struct fuse_req *r)
 		if (len == 0)
 			break;
 
-		err = FUSE_CALL(r, read, &r->ctx, r->hdr.nodeid, in.fh, in.offset + total, sl, n,
+		err = FUSE_CALL(r, read, &r->ctx, r->hdr.nodeid, in->fh, in->offset + total, sl, n,
 				&done);
 		if (err)
 			break;
@@ -98,6 +110,26 @@ int fuse_do_read(struct fuse_req *r)
 		return err;
 	r->out_len += total;
 	return 0;
+}
+
+/* Open-less: the guest's fh means nothing; a read-only handle serves this one READ. */
+int fuse_do_read(struct fuse_req *r)
+{
+	struct fuse_read_in in;
+	int err;
+
+	if (fuse_req_fixed(r, &in, sizeof(in)))
+		return -EINVAL;
+	if (in.offset > FUSE_MAX_OFFSET)
+		return -EINVAL;
+	if (!atomic_load_explicit(&r->srv->open_less, memory_order_relaxed))
+		return read_into_reply(r, &in);
+	err = fuse_temp_open(r, false, &in.fh);
+	if (err)
+		return err;
+	err = read_into_reply(r, &in);
+	fuse_temp_close(r, false, in.fh);
+	return err;
 }
 
 int fuse_do_write(struct fuse_req *r)
@@ -137,10 +169,21 @@ int fuse_do_write(struct fuse_req *r)
 	return fuse_reply_bytes(r, &o, sizeof(o));
 }
 
+/*
+ * cache: immutable answers FLUSH and FSYNC with ENOSYS, which the guest remembers: its
+ * locks are its own (no remote lock owner to drop at close) and nothing can be dirty.
+ */
+static bool immutable(const struct fuse_req *r)
+{
+	return r->srv->cache == CACHE_IMMUTABLE;
+}
+
 int fuse_do_flush(struct fuse_req *r)
 {
 	struct fuse_flush_in in;
 
+	if (immutable(r))
+		return -ENOSYS;
 	if (fuse_req_fixed(r, &in, sizeof(in)))
 		return -EINVAL;
 	return FUSE_CALL(r, flush, &r->ctx, r->hdr.nodeid, in.fh, in.lock_owner);
@@ -161,6 +204,8 @@ int fuse_do_fsync(struct fuse_req *r)
 	struct fuse_fsync_in in;
 	struct fuse_server *srv = r->srv;
 
+	if (immutable(r))
+		return -ENOSYS;
 	if (fuse_req_fixed(r, &in, sizeof(in)))
 		return -EINVAL;
 	/* A DAX file's stores went through the window, not WRITE: msync its mappings first. */
@@ -187,21 +232,32 @@ int fuse_do_fallocate(struct fuse_req *r)
 			 in.length);
 }
 
+static int lseek_reply(struct fuse_req *r, const struct fuse_lseek_in *in)
+{
+	struct fuse_lseek_out o = { 0 };
+	int err = FUSE_CALL(r, lseek, &r->ctx, r->hdr.nodeid, in->fh, in->offset,
+			    (int)in->whence, &o.offset);
+
+	return err ? err : fuse_reply_bytes(r, &o, sizeof(o));
+}
+
 int fuse_do_lseek(struct fuse_req *r)
 {
 	struct fuse_lseek_in in;
-	struct fuse_lseek_out o = { 0 };
 	int err;
 
 	if (fuse_req_fixed(r, &in, sizeof(in)))
 		return -EINVAL;
 	if (in.offset > FUSE_MAX_OFFSET)
 		return -ENXIO;
-	err = FUSE_CALL(r, lseek, &r->ctx, r->hdr.nodeid, in.fh, in.offset, (int)in.whence,
-			&o.offset);
+	if (!atomic_load_explicit(&r->srv->open_less, memory_order_relaxed))
+		return lseek_reply(r, &in);
+	err = fuse_temp_open(r, false, &in.fh);
 	if (err)
 		return err;
-	return fuse_reply_bytes(r, &o, sizeof(o));
+	err = lseek_reply(r, &in);
+	fuse_temp_close(r, false, in.fh);
+	return err;
 }
 
 int fuse_do_copy_file_range(struct fuse_req *r)

@@ -38,7 +38,10 @@ bench_entry() {
 		e2e_setup_vmm "$bin"
 		# The meta tree is built here, where it is quick, into the asset cache L1 reads.
 		if bench_wanted meta; then
-			metab_kib >/dev/null # decided (and exported) here, for L1 too
+			# Decided (and exported) here, for L1 too.
+			metab_kib >/dev/null
+			metab_parts >/dev/null
+			metab_modes >/dev/null
 			metab_prepare >/dev/null || rc=1
 		fi
 		e2e_dispatch "$BENCH_DIR/cases.sh" || rc=1

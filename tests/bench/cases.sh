@@ -4,13 +4,17 @@
 # Runs where /dev/kvm works (directly or inside the nested helper VM); bench.sh sets it up.
 # Environment: E2E_VMM_KIND, E2E_VMM_BIN, E2E_KERNEL, E2E_INITRD, E2E_VFS_INITRD,
 # E2E_WORKDIR (as for the e2e cases), BENCH_FSBENCH; BENCH_RUNS (default 5), BENCH_MEMORY
-# (MiB, default 256), E2E_TIMEOUT; BENCH_ONLY (a subset of "boot rss vfs dax"); the
-# BENCH_VFS_* settings of cases_vfs.sh, the BENCH_DAX_* ones of cases_dax.sh.
+# (MiB, default 256), E2E_TIMEOUT; BENCH_ONLY (a subset of "boot rss vfs dax meta run oci"); the
+# BENCH_VFS_* settings of cases_vfs.sh, the BENCH_DAX_* ones of cases_dax.sh, the
+# BENCH_META_* ones of cases_meta.sh.
 # Prints exactly:
 #   BENCH boot_to_userspace value=<ms> unit=ms ref=qemu-microvm:<ms> ratio=<v/ref>
 #   BENCH vmm_private_rss value=<KiB> unit=KiB ref=qemu-microvm:<KiB> ratio=<v/ref>
 #   BENCH vfs_guest_<phase> ...      (create stat unlink write read; see cases_vfs.sh)
 #   BENCH {dax,nodax}_{seq,rand}_read, dax_page_cache ...   (see cases_dax.sh)
+#   BENCH meta_<work>_<phase>_<target>[_vs_peer] ...         (see cases_meta.sh)
+#   BENCH run_true value=<ms> unit=ms ref=qemu-microvm:<ms> ...  (see cases_run.sh)
+#   BENCH docker_run_true value=<ms> unit=ms ref=runc:<ms> ...  (see cases_oci.sh)
 # boot_to_userspace: process start to the guest's first user-space line, median of runs.
 # vmm_private_rss: Private_Clean + Private_Dirty over /proc/PID/smaps while the guest idles
 # in user space, less the guest RAM mapping (the one mapping of exactly the RAM size).
@@ -26,6 +30,12 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/cases_vfs.sh"
 # shellcheck source=cases_dax.sh
 . "$HERE/cases_dax.sh"
+# shellcheck source=cases_meta.sh
+. "$HERE/cases_meta.sh"
+# shellcheck source=cases_run.sh
+. "$HERE/cases_run.sh"
+# shellcheck source=cases_oci.sh
+. "$HERE/cases_oci.sh"
 
 : "${E2E_VMM_KIND:=microvm}" "${E2E_VMM_BIN:?}" "${E2E_KERNEL:?}" "${E2E_INITRD:?}"
 : "${E2E_WORKDIR:?}" "${BENCH_RUNS:=5}" "${BENCH_MEMORY:=256}"
@@ -178,6 +188,15 @@ bench_main() {
 	fi
 	if bench_wanted dax; then
 		bench_dax || status=1
+	fi
+	if bench_wanted meta; then
+		bench_meta || status=1
+	fi
+	if bench_wanted run; then
+		bench_run || status=1
+	fi
+	if bench_wanted oci; then
+		bench_oci || status=1
 	fi
 	((status == 0)) || e2e_log "some runs failed; their serial logs are in $E2E_WORKDIR"
 	return "$status"

@@ -255,9 +255,21 @@ CASES+=("${VFS_CASES[@]}")
 # shellcheck source=cases_dax.sh
 . "$HERE/cases_dax.sh"
 CASES+=("${DAX_CASES[@]}")
+# shellcheck source=cases_hostile.sh
+. "$HERE/cases_hostile.sh"
+CASES+=("${HOSTILE_CASES[@]}")
 # shellcheck source=cases_runner.sh
 . "$HERE/cases_runner.sh"
 CASES+=("${RUNNER_CASES[@]}")
+# shellcheck source=cases_runner2.sh
+. "$HERE/cases_runner2.sh"
+CASES+=("${RUNNER2_CASES[@]}")
+# shellcheck source=cases_cache.sh
+. "$HERE/cases_cache.sh"
+CASES+=("${CACHE_CASES[@]}")
+# shellcheck source=cases_oci.sh
+. "$HERE/cases_oci.sh"
+CASES+=("${OCI_CASES[@]}")
 
 cases_main() {
 	local entry name selected=()
