@@ -53,6 +53,7 @@ static int shares_create_one(struct shares *s, const struct share_config *sc, co
 	unsigned i = s->n;
 	struct fuse_server_config fcfg = {
 		.shared_dir = dir,
+		.tag = sc->tag,
 		.readonly = sc->readonly,
 		.cache = sc->cache,
 	};
