@@ -166,7 +166,10 @@ static bool fz_pvh_clear_of_segments(const uint8_t *k, size_t klen, uint64_t at,
 	Elf64_Ehdr e;
 	Elf64_Phdr p;
 
-	memcpy(&e, k, sizeof(e)); /* the loader took the file: the header and table are there */
+	/* The loader took the file, so the header and the whole table must be in it. */
+	FZ_CHECK(klen >= sizeof(e));
+	memcpy(&e, k, sizeof(e));
+	FZ_CHECK(e.e_phoff <= klen && (klen - e.e_phoff) / sizeof(p) >= e.e_phnum);
 	for (unsigned i = 0; i < e.e_phnum; i++) {
 		memcpy(&p, k + e.e_phoff + (size_t)i * sizeof(p), sizeof(p));
 		if (p.p_type == PT_LOAD && !fz_apart(at, len, p.p_paddr, p.p_memsz))

@@ -53,8 +53,12 @@ run_one() {
 	if ((findings == 0)); then
 		return 0
 	fi
-	echo "--- $t: libFuzzer exited with $rc; end of $dir/log:"
-	tail -n 60 "$dir/log"
+	echo "--- $t: libFuzzer exited with $rc; the report from $dir/log:"
+	if grep -q 'ERROR: ' "$dir/log"; then
+		sed -n '/ERROR: /,$p' "$dir/log" | head -n 120
+	else
+		tail -n 60 "$dir/log"
+	fi
 	find "$dir/findings" -maxdepth 1 -type f -newer "$dir/started" -print |
 		while read -r f; do echo "replay: $BIN/$t $f"; done
 	return 1
