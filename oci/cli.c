@@ -115,47 +115,59 @@ static void oci_usage(FILE *out)
 	      out);
 }
 
+/* One global option; 1 when it ends the run (--version, --help), -EINVAL when unknown. */
+static int oci_global_option(int c, struct oci_globals *g)
+{
+	switch (c) {
+	case OPT_ROOT:
+		g->root = optarg;
+		return 0;
+	case OPT_LOG:
+		g->log_path = optarg;
+		return 0;
+	case OPT_LOG_FORMAT:
+		if (strcmp(optarg, "json") && strcmp(optarg, "text")) {
+			fprintf(stderr, "microvm: unknown log-format \"%s\"\n", optarg);
+			return -EINVAL;
+		}
+		g->log_json = strcmp(optarg, "json") == 0;
+		return 0;
+	case OPT_SYSTEMD_CGROUP:
+		g->systemd_cgroup = true;
+		return 0;
+	case OPT_DEBUG:
+		g->debug = true;
+		return 0;
+	case OPT_CRIU:
+	case OPT_ROOTLESS:
+		return 0; /* accepted for compatibility; nothing to do in a VM */
+	case OPT_VERSION:
+		oci_print_version(stdout);
+		return 1;
+	case OPT_HELP:
+		oci_usage(stdout);
+		return 1;
+	default:
+		return -EINVAL;
+	}
+}
+
 static int oci_parse_globals(int argc, char **argv, struct oci_globals *g, bool *done)
 {
-	int c;
+	int c, r;
 
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long_only(argc, argv, "+", oci_global_opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_ROOT:
-			g->root = optarg;
-			break;
-		case OPT_LOG:
-			g->log_path = optarg;
-			break;
-		case OPT_LOG_FORMAT:
-			if (strcmp(optarg, "json") && strcmp(optarg, "text")) {
-				fprintf(stderr, "microvm: unknown log-format \"%s\"\n", optarg);
-				return -EINVAL;
-			}
-			g->log_json = strcmp(optarg, "json") == 0;
-			break;
-		case OPT_SYSTEMD_CGROUP:
-			g->systemd_cgroup = true;
-			break;
-		case OPT_DEBUG:
-			g->debug = true;
-			break;
-		case OPT_CRIU:
-		case OPT_ROOTLESS:
-			break; /* accepted for compatibility; nothing to do in a VM */
-		case OPT_VERSION:
-			oci_print_version(stdout);
+		r = oci_global_option(c, g);
+		if (r == 1) {
 			*done = true;
 			return 0;
-		case OPT_HELP:
-			oci_usage(stdout);
-			*done = true;
-			return 0;
-		default:
-			fprintf(stderr, "microvm: flag provided but not defined: %s\n",
-				argv[optind - 1]);
+		}
+		if (r < 0) {
+			if (c == '?' || c == ':')
+				fprintf(stderr, "microvm: flag provided but not defined: %s\n",
+					argv[optind - 1]);
 			return -EINVAL;
 		}
 	}

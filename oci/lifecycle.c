@@ -15,6 +15,7 @@
 #define OCI_START_WAIT_MS 60000
 #define OCI_KILL_WAIT_MS 10000
 #define OCI_POLL_MS 50
+#define OCI_KVM_DEVICE "/dev/kvm"
 
 /* Everything create prepares before it forks. */
 struct create_ctx {
@@ -104,6 +105,11 @@ static int create_prepare(struct create_ctx *c, const char *id, const struct oci
 	    oci_build_vm_config(&c->spec, c->bundle, &c->cfg, err, sizeof(err)) < 0) {
 		oci_error("%s", err);
 		return -EINVAL;
+	}
+	/* Now, not after start: the caller reports create's errors best. */
+	if (access(OCI_KVM_DEVICE, R_OK | W_OK) < 0) {
+		oci_error("%s: %s (microvm needs KVM)", OCI_KVM_DEVICE, strerror(errno));
+		return -ENODEV;
 	}
 	return create_check_terminal(c, o);
 }

@@ -1,5 +1,6 @@
 /* query.c: the read-only commands: state, ps and features. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,32 +68,41 @@ static long ps_field(const char *line, int column)
 	return word ? strtol(word, NULL, 10) : -1;
 }
 
-/* runc runs ps (default -ef) and keeps the header and the container's lines. */
-static int ps_table(pid_t pid, char **args, int nargs)
+/* Start ps with runc's arguments (default -ef); its output on *out. The child's pid. */
+static pid_t ps_spawn(char **args, int nargs, FILE **out)
 {
-	char *argv[64] = { "ps" }, *line = NULL;
-	size_t cap = 0;
-	int i, column = -1, status = 1;
-	FILE *f;
-	int fds[2];
+	char *argv[64] = { "ps", "-ef" };
+	int i, fds[2];
 	pid_t child;
 
-	if (nargs == 0)
-		argv[1] = "-ef";
 	for (i = 0; i < nargs && i < (int)ARRAY_SIZE(argv) - 2; i++)
 		argv[i + 1] = args[i];
-	if (pipe(fds) < 0)
-		return 1;
+	if (nargs > 0)
+		argv[i + 1] = NULL;
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -1;
 	child = fork();
 	if (child == 0) {
 		dup2(fds[1], STDOUT_FILENO);
-		close(fds[0]);
-		close(fds[1]);
 		execvp("ps", argv);
 		_exit(127);
 	}
 	close(fds[1]);
-	f = fdopen(fds[0], "r");
+	*out = child > 0 ? fdopen(fds[0], "r") : NULL;
+	if (!*out)
+		close(fds[0]);
+	return child;
+}
+
+/* runc keeps ps's header and the lines whose PID column is the container's. */
+static int ps_table(pid_t pid, char **args, int nargs)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	int column = -1, status = 1;
+	FILE *f = NULL;
+	pid_t child = ps_spawn(args, nargs, &f);
+
 	while (f && getline(&line, &cap, f) > 0) {
 		if (column < 0) {
 			column = ps_pid_column(line);

@@ -59,8 +59,9 @@ int run_job_create_stdio(struct machine *m, const struct vm_config *cfg) MUST_CH
 void run_job_destroy_stdio(struct machine *m);
 /*
  * A signal to microvm while the command runs: forwarded to it through the control port
- * (true), or false when microvm should stop (the third SIGINT/SIGTERM/SIGHUP in a row: a
- * command that ignores them does not make microvm unstoppable).
+ * (true), or false when microvm should stop: SIGINT/SIGTERM/SIGHUP before microvm-init
+ * runs, or the third of one of them (a command that ignores them does not make microvm
+ * unstoppable).
  */
 bool run_job_signal(struct machine *m, int sig);
 /* The command has a terminal: our stdin (a tty) in raw mode, its size sent now. */

@@ -143,6 +143,9 @@ bool run_job_signal(struct machine *m, int sig)
 	}
 	if (sig <= 0 || sig >= NSIG || (terminating && m->forwarded[sig] >= 2))
 		return false;
+	/* Before microvm-init runs there is no command to forward to: a hung boot stops. */
+	if (terminating && !status_port_ready(&m->status))
+		return false;
 	m->forwarded[sig]++;
 	log_info("forwarding signal %d to the command", sig);
 	snprintf(line, sizeof(line), "signal %d\n", sig);

@@ -117,6 +117,7 @@ static const struct seccomp_rule seccomp_main[] = {
 	SC_ALLOW_IOCTL(KVM_IOEVENTFD), /* teardown: vmmio_kvm_detach deassigns */
 	SC_ALLOW_IOCTL(KVM_IRQFD),
 	SC_ALLOW_IOCTL(TCSETS), /* terminal_restore: tcsetattr(TCSANOW) */
+	SC_ALLOW_IOCTL(TCGETS), /* terminal_restore: glibc's tcsetattr reads the mode first */
 	SC_ALLOW_IOCTL(TIOCGWINSZ), /* command mode: SIGWINCH, the terminal's new size */
 };
 

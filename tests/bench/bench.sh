@@ -9,7 +9,7 @@
 # both VMMs run side by side (tests/bench/cases.sh).
 # The test programs are found beside the microvm binary (make bench builds them), or
 # given as BENCH_FSBENCH (tests/bench/fsbench) and BENCH_FUSEHOST (tests/microvm-fusehost).
-# BENCH_ONLY picks parts: a subset of "fuse boot rss vfs dax meta run" (default: all).
+# BENCH_ONLY picks parts: a subset of "fuse boot rss vfs dax meta run oci" (default: all).
 # Exit status: 0 when every figure was measured, 1 otherwise.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -34,7 +34,7 @@ bench_entry() {
 		((fuse_rc == 0 || fuse_rc == 77)) || rc=1
 	fi
 	if bench_wanted boot || bench_wanted rss || bench_wanted vfs || bench_wanted dax ||
-		bench_wanted meta || bench_wanted run; then
+		bench_wanted meta || bench_wanted run || bench_wanted oci; then
 		e2e_setup_vmm "$bin"
 		# The meta tree is built here, where it is quick, into the asset cache L1 reads.
 		if bench_wanted meta; then

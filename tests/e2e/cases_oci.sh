@@ -301,6 +301,12 @@ case_oci_docker_tty() {
 	oci_run tty -t "$OCI_IMAGE" sh -c 'tty; exit 6'
 	expect_rc 6
 	grep -q '^/dev/pts/' "$OUT" || fail "tty did not name a pseudo-terminal"
+	# A client on a terminal of 33x101 (script's pty) resizes the container's: docker ->
+	# shim -> the pty master -> SIGWINCH to microvm -> the guest's terminal.
+	oci_cmd winsize script -qec "stty rows 33 cols 101; ${OCI_DOCKER[*]} run --rm \
+		--network none --runtime microvm -t $OCI_IMAGE sh -c 'sleep 2; stty size'" /dev/null
+	expect_rc 0
+	grep -q '^33 101' "$OUT" || fail "the container's terminal is not 33x101"
 	case_result
 }
 
