@@ -46,6 +46,9 @@ struct machine {
 	char err[256];
 };
 
+/* run.c: open path for the guest's console output (append); a message in m->err on failure. */
+int machine_open_console_file(struct machine *m, const char *path) MUST_CHECK;
+
 /* run_job.c: command mode. */
 /* Where the kernel console goes with a command: hidden (kept in tail) unless asked for. */
 int run_job_console(struct machine *m, const struct vm_config *cfg) MUST_CHECK;

@@ -55,6 +55,16 @@ static void machine_panicked(void *ctx)
 	vm_request_stop(ctx, VM_STOP_PANIC);
 }
 
+int machine_open_console_file(struct machine *m, const char *path)
+{
+	m->console_out_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (m->console_out_fd >= 0)
+		return 0;
+	snprintf(m->err, sizeof(m->err), "cannot open console file %s: %s", path,
+		 strerror(errno));
+	return -errno;
+}
+
 static int machine_open_console(struct machine *m, const struct vm_config *cfg)
 {
 	m->console_out_fd = -1;
@@ -67,14 +77,7 @@ static int machine_open_console(struct machine *m, const struct vm_config *cfg)
 		m->console_in_fd = STDIN_FILENO;
 		return 0;
 	case CONSOLE_FILE:
-		m->console_out_fd = open(cfg->console_path,
-					 O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		if (m->console_out_fd < 0) {
-			snprintf(m->err, sizeof(m->err), "cannot open console file %s: %s",
-				 cfg->console_path, strerror(errno));
-			return -errno;
-		}
-		return 0;
+		return machine_open_console_file(m, cfg->console_path);
 	default:
 		return 0;
 	}

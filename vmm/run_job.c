@@ -28,17 +28,10 @@ int run_job_console(struct machine *m, const struct vm_config *cfg)
 {
 	m->console_in_fd = -1;
 	m->console_out_fd = -1;
-	if (cfg->console_set && cfg->console == CONSOLE_FILE) {
-		m->console_out_fd = open(cfg->console_path,
-					 O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		if (m->console_out_fd < 0) {
-			snprintf(m->err, sizeof(m->err), "cannot open console file %s: %s",
-				 cfg->console_path, strerror(errno));
-			return -errno;
-		}
-	} else if ((cfg->console_set && cfg->console == CONSOLE_STDIO) || log_verbosity() > 0) {
+	if (cfg->console_set && cfg->console == CONSOLE_FILE)
+		return machine_open_console_file(m, cfg->console_path);
+	if ((cfg->console_set && cfg->console == CONSOLE_STDIO) || log_verbosity() > 0)
 		m->console_out_fd = STDERR_FILENO;
-	}
 	return 0;
 }
 
