@@ -49,9 +49,9 @@ static void vfs_reset(void *opaque)
 }
 
 /*
- * Hiprio gets one worker (FORGETs are quick); each request queue gets a pool, whose
- * first worker holds the pool's shared state. Created parked at init, by the unfiltered
- * start-up thread: see worker.c for why not at DRIVER_OK.
+ * Hiprio gets one worker (FORGETs are quick); each request queue gets a pool. Created
+ * parked at init, by the unfiltered start-up thread: see worker.c for why not at
+ * DRIVER_OK.
  */
 static int vfs_create_workers(struct vfs_device *dev)
 {
@@ -64,10 +64,8 @@ static int vfs_create_workers(struct vfs_device *dev)
 		return -ENOMEM;
 	for (i = 0; i < total && ret == 0; i++) {
 		unsigned queue = i == 0 ? VFS_HIPRIO_QUEUE : 1 + (i - 1) / dev->workers_per_queue;
-		unsigned first = i == 0 ? 0 : 1 + (queue - 1) * dev->workers_per_queue;
 
-		ret = vfs_worker_create(&dev->workers[i], dev, queue,
-					i == first ? NULL : &dev->workers[first]);
+		ret = vfs_worker_create(&dev->workers[i], dev, queue);
 		if (ret == 0)
 			dev->nworkers = i + 1;
 	}
