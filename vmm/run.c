@@ -375,6 +375,12 @@ static void machine_teardown(struct machine *m)
 
 static int machine_exit_status(struct machine *m)
 {
+	/* The same in both modes: a timeout wins over whatever the guest was doing. */
+	if (vm_stop_reason(&m->vm) == VM_STOP_TIMEOUT) {
+		log_error("timeout: the guest was stopped after %llu ms",
+			  (unsigned long long)m->timeout_ms);
+		return RUN_EXIT_TIMEOUT;
+	}
 	if (m->command_mode)
 		return run_job_exit_status(m);
 	switch (vm_stop_reason(&m->vm)) {
@@ -383,10 +389,6 @@ static int machine_exit_status(struct machine *m)
 	case VM_STOP_PANIC:
 	case VM_STOP_REPORTED:
 		return RUN_EXIT_GUEST_STOPPED;
-	case VM_STOP_TIMEOUT:
-		log_error("timeout: the guest was stopped after %llu ms",
-			  (unsigned long long)m->timeout_ms);
-		return RUN_EXIT_TIMEOUT;
 	case VM_STOP_SIGNAL:
 		return 128 + m->stop_signal;
 	default:

@@ -234,10 +234,6 @@ int run_job_exit_status(struct machine *m)
 	case VM_STOP_REPORTED:
 		status = run_job_reported_status(m);
 		return status >= 0 ? status : RUN_EXIT_NO_STATUS;
-	case VM_STOP_TIMEOUT:
-		log_error("timeout: the guest was stopped after %llu ms",
-			  (unsigned long long)m->timeout_ms);
-		return RUN_EXIT_TIMEOUT;
 	case VM_STOP_POWEROFF:
 	case VM_STOP_RESET:
 	case VM_STOP_PANIC:
