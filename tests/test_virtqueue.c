@@ -299,6 +299,52 @@ START_TEST(used_no_notify_flag_tracks_busy_without_event_idx)
 }
 END_TEST
 
+/*
+ * vq_pop_watched: the chain that empties the ring leaves the guest armed to kick (its
+ * next buffer wakes a sleeping sibling while this one is served); a chain with others
+ * behind it says so instead, and leaves the guest quiet.
+ */
+START_TEST(pop_watched_arms_the_guest_once_the_ring_is_empty)
+{
+	struct fx f;
+	bool more;
+
+	fx_init(&f, QSIZE, true, false);
+	fake_desc(&f.r, 0, buf(&f, 8), 8, 0, 0);
+	fake_publish(&f.r, 0);
+	fake_publish(&f.r, 0);
+	ck_assert_int_eq(vq_pop_watched(&f.vq, &f.c, &more), 0);
+	ck_assert(more);
+	ck_assert(!vq_need_event(fake_avail_event(&f.r), 3, 2)); /* quiet: a sibling pops */
+	ck_assert_int_eq(vq_pop_watched(&f.vq, &f.c, &more), 0);
+	ck_assert(!more);
+	ck_assert_uint_eq(fake_avail_event(&f.r), 2); /* armed while the chain is served */
+	ck_assert(vq_need_event(fake_avail_event(&f.r), 3, 2));
+	ck_assert_int_eq(vq_pop_watched(&f.vq, &f.c, &more), -EAGAIN);
+	ck_assert(!more);
+	fx_fini(&f);
+}
+END_TEST
+
+START_TEST(pop_watched_clears_no_notify_once_the_ring_is_empty)
+{
+	struct fx f;
+	bool more;
+
+	fx_init(&f, QSIZE, false, false);
+	fake_desc(&f.r, 0, buf(&f, 8), 8, 0, 0);
+	fake_publish(&f.r, 0);
+	fake_publish(&f.r, 0);
+	ck_assert_int_eq(vq_pop_watched(&f.vq, &f.c, &more), 0);
+	ck_assert(more);
+	ck_assert_uint_eq(fake_used_flags(&f.r), VRING_USED_F_NO_NOTIFY);
+	ck_assert_int_eq(vq_pop_watched(&f.vq, &f.c, &more), 0);
+	ck_assert(!more);
+	ck_assert_uint_eq(fake_used_flags(&f.r), 0);
+	fx_fini(&f);
+}
+END_TEST
+
 /* ---- two workers sharing one queue ---- */
 
 #define MT_SIZE 64
@@ -401,6 +447,8 @@ int main(void)
 	tcase_add_test(events, no_interrupt_flag_is_honoured_without_event_idx);
 	tcase_add_test(events, avail_event_silences_the_guest_while_the_worker_is_busy);
 	tcase_add_test(events, used_no_notify_flag_tracks_busy_without_event_idx);
+	tcase_add_test(events, pop_watched_arms_the_guest_once_the_ring_is_empty);
+	tcase_add_test(events, pop_watched_clears_no_notify_once_the_ring_is_empty);
 	tcase_set_timeout(ring, 30);
 	tcase_set_timeout(events, 30);
 	suite_add_tcase(s, ring);

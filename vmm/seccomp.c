@@ -138,7 +138,7 @@ static const struct seccomp_rule seccomp_vcpu[] = {
  * pt_*.c, passthrough.c, inode_table.c) serving whatever FUSE op the guest sends.
  */
 static const struct seccomp_rule seccomp_vfs_worker[] = {
-	SC_ALLOW(poll),  /* idle: queue ioeventfd and stop eventfd */
+	SC_ALLOW(epoll_wait), SC_ALLOW(epoll_pwait), /* idle: queue ioeventfd, stop eventfd */
 	SC_ALLOW(read),  /* eventfd counters */
 	SC_ALLOW(close), /* RELEASE, FORGET, every temporary descriptor */
 	SC_ALLOW(dup),   /* FLUSH closes a duplicate to drop POSIX locks like close(2) */

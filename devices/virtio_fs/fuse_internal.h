@@ -66,6 +66,7 @@ struct fuse_server {
 	_Atomic bool open_less, opendir_less;
 	_Atomic unsigned long long st_malformed, st_enosys, st_errors;
 	_Atomic unsigned long long st_op[FUSE_OP_SLOTS]; /* requests by opcode, see op_slot */
+	_Atomic unsigned long long st_ns[FUSE_OP_SLOTS]; /* their time in req_dispatch, ns */
 };
 
 struct fuse_req {

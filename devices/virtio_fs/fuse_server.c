@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "fuse_internal.h"
 #include "passthrough.h"
 
@@ -159,6 +160,8 @@ void fuse_server_destroy(struct fuse_server *srv)
 	if (srv->name[0]) {
 		fuse_server_format_counts(srv, line, sizeof(line));
 		log_info("virtio-fs %s: %s", srv->name, line);
+		fuse_server_format_times(srv, line, sizeof(line));
+		log_info("virtio-fs %s: %s", srv->name, line);
 	}
 	if (srv->pt)
 		pt_destroy(srv->pt);
@@ -231,29 +234,66 @@ static const char *unhandled_name(unsigned opcode)
 	}
 }
 
-size_t fuse_server_format_counts(struct fuse_server *srv, char *buf, size_t size)
+/* One figure per opcode for a report line; 0 leaves the opcode out. */
+typedef unsigned long long (*op_figure_fn)(struct fuse_server *srv, unsigned slot);
+
+static unsigned long long op_figure_count(struct fuse_server *srv, unsigned slot)
 {
-	size_t used = (size_t)snprintf(buf, size, "requests");
-	unsigned long long other = fuse_server_op_count(srv, 0);
+	return fuse_server_op_count(srv, slot);
+}
+
+/* Mean microseconds in the server (decode, backend, reply) per request of the opcode. */
+static unsigned long long op_figure_mean_us(struct fuse_server *srv, unsigned slot)
+{
+	unsigned long long n = fuse_server_op_count(srv, slot);
+	unsigned long long ns = atomic_load_explicit(&srv->st_ns[slot], memory_order_relaxed);
+
+	return n ? (ns / n + 999) / 1000 : 0;
+}
+
+static const char *op_name(unsigned slot, char num[16])
+{
+	const char *name = slot < ARRAY_SIZE(fuse_ops) ? fuse_ops[slot].name : NULL;
+
+	if (!name)
+		name = unhandled_name(slot);
+	if (!name) {
+		snprintf(num, 16, "OP%u", slot);
+		name = num;
+	}
+	return name;
+}
+
+/* "HEAD NAME=v ..." for every opcode with a figure, then OTHER (slot 0). */
+static size_t format_ops(struct fuse_server *srv, char *buf, size_t size, const char *head,
+			 op_figure_fn figure)
+{
+	size_t used = (size_t)snprintf(buf, size, "%s", head);
+	unsigned long long other = figure(srv, 0);
 	char num[16];
 
 	for (unsigned i = 1; i < FUSE_OP_SLOTS; i++) {
-		unsigned long long n = fuse_server_op_count(srv, i);
-		const char *name = i < ARRAY_SIZE(fuse_ops) ? fuse_ops[i].name : NULL;
+		unsigned long long v = figure(srv, i);
 
-		if (n == 0)
-			continue;
-		if (!name)
-			name = unhandled_name(i);
-		if (!name) {
-			snprintf(num, sizeof(num), "OP%u", i);
-			name = num;
-		}
-		used = counts_add(buf, size, used, name, n);
+		if (v)
+			used = counts_add(buf, size, used, op_name(i, num), v);
 	}
 	if (other)
 		used = counts_add(buf, size, used, "OTHER", other);
+	return used;
+}
+
+size_t fuse_server_format_counts(struct fuse_server *srv, char *buf, size_t size)
+{
+	size_t used = format_ops(srv, buf, size, "requests", op_figure_count);
+
 	return counts_add(buf, size, used, "total", requests_total(srv));
+}
+
+size_t fuse_server_format_times(struct fuse_server *srv, char *buf, size_t size)
+{
+	return format_ops(srv, buf, size, "microseconds in the server per request",
+			  op_figure_mean_us);
 }
 
 uint64_t fuse_server_flags(struct fuse_server *srv)
@@ -320,6 +360,25 @@ static int req_dispatch(struct fuse_req *r, const struct fuse_op *op)
 	return op->fn(r);
 }
 
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* req_dispatch, adding its time to the opcode's total (vDSO clock: no system call). */
+static int req_dispatch_timed(struct fuse_req *r, const struct fuse_op *op)
+{
+	uint64_t start = monotonic_ns();
+	int err = req_dispatch(r, op);
+
+	atomic_fetch_add_explicit(&r->srv->st_ns[op_slot(r->hdr.opcode)], monotonic_ns() - start,
+				  memory_order_relaxed);
+	return err;
+}
+
 size_t fuse_server_handle(struct fuse_server *srv, const struct iovec *in, unsigned nin,
 			  const struct iovec *out, unsigned nout)
 {
@@ -350,7 +409,7 @@ size_t fuse_server_handle(struct fuse_server *srv, const struct iovec *in, unsig
 	if (err)
 		fuse_count_malformed(srv);
 	else
-		err = req_dispatch(&r, op);
+		err = req_dispatch_timed(&r, op);
 	if (r.no_reply)
 		return 0;
 	return reply_finish(&r, out, nout, err);

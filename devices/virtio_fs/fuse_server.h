@@ -85,6 +85,8 @@ uint64_t fuse_server_op_count(struct fuse_server *srv, uint32_t opcode);
  * size; returns the length it wanted, as snprintf does.
  */
 size_t fuse_server_format_counts(struct fuse_server *srv, char *buf, size_t size);
+/* Same layout: mean microseconds each opcode's requests spent in the server (-v report). */
+size_t fuse_server_format_times(struct fuse_server *srv, char *buf, size_t size);
 
 /*
  * For the DAX mapper's setup hook: a new descriptor of regular file nodeid through the

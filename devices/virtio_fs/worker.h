@@ -13,6 +13,7 @@ struct vfs_worker {
 	struct vfs_device *dev;
 	struct vq *vq;
 	int notify_fd; /* the queue's ioeventfd */
+	int epoll_fd;  /* sleeps here: notify_fd (EPOLLEXCLUSIVE) and the stop eventfd */
 	struct vq_chain chain;
 	pthread_t thread;
 	bool started; /* the thread exists: between vfs_worker_create and vfs_worker_destroy */

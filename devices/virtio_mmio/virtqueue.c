@@ -441,6 +441,30 @@ int vq_pop(struct vq *vq, struct vq_chain *chain)
 	return ret;
 }
 
+/*
+ * After a pop: if nothing else is pending, re-arm notifications so that the guest's
+ * next buffer wakes a sleeper while this chain is served; true if chains are pending.
+ */
+static bool vq_keep_watched(struct vq *vq)
+{
+	uint16_t pending = vq_pending(vq);
+
+	if (pending == 0)
+		pending = vq_arm_and_recheck(vq);
+	return pending != 0;
+}
+
+int vq_pop_watched(struct vq *vq, struct vq_chain *chain, bool *more)
+{
+	int ret;
+
+	pthread_mutex_lock(&vq->lock);
+	ret = vq_pop_locked(vq, chain);
+	*more = (ret == 0 || ret == -EBADMSG) && vq_keep_watched(vq);
+	pthread_mutex_unlock(&vq->lock);
+	return ret;
+}
+
 /* ---- pushing and interrupt suppression ---- */
 
 static int vq_push_locked(struct vq *vq, uint16_t head, uint32_t len)

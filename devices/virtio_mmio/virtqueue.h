@@ -109,6 +109,14 @@ void vq_chain_free(struct vq_chain *chain);
  *            DEVICE_NEEDS_RESET (vmmio_set_needs_reset).
  */
 int vq_pop(struct vq *vq, struct vq_chain *chain) MUST_CHECK;
+/*
+ * vq_pop for a pool of threads sharing a queue: after a chain is taken (0 or -EBADMSG),
+ * guest notifications are re-armed if the ring is now empty, so the guest's next buffer
+ * kicks the notify eventfd while the caller serves this one; *more says whether chains
+ * were still pending, which the caller must then hand to a sibling (the guest will not
+ * kick for them). Otherwise as vq_pop.
+ */
+int vq_pop_watched(struct vq *vq, struct vq_chain *chain, bool *more) MUST_CHECK;
 /* Publish (head, len) on the used ring. -EINVAL head out of range or queue not ready. */
 int vq_push(struct vq *vq, uint16_t head, uint32_t len) MUST_CHECK;
 /* Does the guest want an interrupt for what was pushed since the last decision? */

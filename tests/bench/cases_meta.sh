@@ -351,15 +351,16 @@ metab_once() {
 	((ok))
 }
 
-# The immutable share's request counts in microvm's stderr FILE (named by tag, path, or
-# /shares/INDEX in a private view of the shares).
+# The immutable share's request counts and mean server time per request (microvm -v) in
+# microvm's stderr FILE (named by tag, path, or /shares/INDEX in a private view of the
+# shares), as one line.
 metab_counts() {
 	local i idx=0
 	for i in "${!METAB_MODES[@]}"; do
 		[[ ${METAB_MODES[i]} != immutable ]] || idx=$i
 	done
-	grep -oE "virtio-fs (immutable|/shares/$idx): requests .*" "$1" | head -n 1 |
-		sed 's/^[^:]*: //'
+	grep -oE "virtio-fs (immutable|/shares/$idx): (requests|microseconds) .*" "$1" |
+		head -n 2 | sed 's/^[^:]*: //' | paste -sd ';' | sed 's/;/; immutable /'
 }
 
 # Every target saw as many entries as the host tree has, and the same ls and tar sizes.
