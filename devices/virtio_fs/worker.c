@@ -25,12 +25,11 @@
  */
 #include <errno.h>
 #include <sys/epoll.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include "../../vmm/seccomp.h"
+#include "../../vmm/parked_thread.h"
 #include "device.h"
 #include "worker.h"
 
@@ -101,8 +100,10 @@ static void vfs_worker_wait(struct vfs_worker *w)
 }
 
 /* Serve the queue from activation until the device stops (or the ring breaks). */
-static void vfs_worker_serve_queue(struct vfs_worker *w)
+static void vfs_worker_serve_queue(void *arg)
 {
+	struct vfs_worker *w = arg;
+
 	while (!atomic_load(&w->dev->stopping)) {
 		if (vfs_worker_drain(w) == -EIO) {
 			/* The driver corrupted the ring: only a reset brings the queue back. */
@@ -112,55 +113,6 @@ static void vfs_worker_serve_queue(struct vfs_worker *w)
 		if (!atomic_load(&w->dev->stopping))
 			vfs_worker_wait(w);
 	}
-}
-
-/*
- * Before any guest data: no asynchronous signals here (the main thread reads them from a
- * signalfd; this thread may exist before it blocks them), then this role's seccomp filter.
- * SIGSYS and the fault signals stay deliverable: the filter's report needs SIGSYS.
- */
-static int vfs_worker_setup(struct vfs_worker *w)
-{
-	sigset_t set;
-
-	sigfillset(&set);
-	sigdelset(&set, SIGSYS);
-	sigdelset(&set, SIGSEGV);
-	sigdelset(&set, SIGBUS);
-	sigdelset(&set, SIGILL);
-	sigdelset(&set, SIGFPE);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if (!w->dev->seccomp)
-		return 0;
-	return seccomp_install(SECCOMP_ROLE_VFS_WORKER, w->name);
-}
-
-/*
- * The thread: set up, report, then park until vfs_worker_resume, serve until the device
- * stops, park again (vfs_worker_park waits for that), until vfs_worker_destroy.
- */
-static void *vfs_worker_main(void *arg)
-{
-	struct vfs_worker *w = arg;
-	int err = vfs_worker_setup(w);
-
-	pthread_mutex_lock(&w->park_lock);
-	w->setup_err = err;
-	w->ready = true;
-	pthread_cond_broadcast(&w->park_cond);
-	while (err == 0) {
-		while (!w->run && !w->quit)
-			pthread_cond_wait(&w->park_cond, &w->park_lock);
-		if (w->quit)
-			break;
-		pthread_mutex_unlock(&w->park_lock);
-		vfs_worker_serve_queue(w);
-		pthread_mutex_lock(&w->park_lock);
-		w->run = false;
-		pthread_cond_broadcast(&w->park_cond);
-	}
-	pthread_mutex_unlock(&w->park_lock);
-	return NULL;
 }
 
 /* The sleep set: the queue's ioeventfd (one sleeper woken per kick) and the stop eventfd. */
@@ -200,76 +152,49 @@ static int vfs_worker_init(struct vfs_worker *w, struct vfs_device *dev, unsigne
 	ret = vq_chain_init(&w->chain, w->vq->max_size);
 	if (ret) {
 		close(w->epoll_fd);
-		return ret;
+		w->epoll_fd = -1;
 	}
-	snprintf(w->name, sizeof(w->name), "vfs:%.6s:q%u", dev->tag, index);
-	pthread_mutex_init(&w->park_lock, NULL);
-	pthread_cond_init(&w->park_cond, NULL);
-	return 0;
+	return ret;
 }
 
 /* Undo vfs_worker_init. */
 static void vfs_worker_fini(struct vfs_worker *w)
 {
 	vq_chain_free(&w->chain);
-	close(w->epoll_fd);
+	if (w->epoll_fd >= 0)
+		close(w->epoll_fd);
 	w->epoll_fd = -1;
-	pthread_cond_destroy(&w->park_cond);
-	pthread_mutex_destroy(&w->park_lock);
 }
 
 int vfs_worker_create(struct vfs_worker *w, struct vfs_device *dev, unsigned index)
 {
+	char name[16];
 	int ret = vfs_worker_init(w, dev, index);
 
 	if (ret)
 		return ret;
-	ret = pthread_create(&w->thread, NULL, vfs_worker_main, w);
-	if (ret) {
-		vfs_worker_fini(w);
-		return -ret;
-	}
-	pthread_setname_np(w->thread, w->name);
-	w->started = true;
-	pthread_mutex_lock(&w->park_lock);
-	while (!w->ready)
-		pthread_cond_wait(&w->park_cond, &w->park_lock);
-	ret = w->setup_err;
-	pthread_mutex_unlock(&w->park_lock);
+	snprintf(name, sizeof(name), "vfs:%.6s:q%u", dev->tag, index);
+	ret = parked_thread_create(&w->thread, name, SECCOMP_ROLE_VFS_WORKER, dev->seccomp,
+				   vfs_worker_serve_queue, w);
 	if (ret)
-		vfs_worker_destroy(w); /* the thread has returned already */
+		vfs_worker_fini(w);
 	return ret;
 }
 
 void vfs_worker_resume(struct vfs_worker *w)
 {
-	if (!w->started)
-		return;
-	pthread_mutex_lock(&w->park_lock);
-	w->run = true;
-	pthread_cond_broadcast(&w->park_cond);
-	pthread_mutex_unlock(&w->park_lock);
+	parked_thread_resume(&w->thread);
 }
 
 void vfs_worker_park(struct vfs_worker *w)
 {
-	if (!w->started)
-		return;
-	pthread_mutex_lock(&w->park_lock);
-	while (w->run)
-		pthread_cond_wait(&w->park_cond, &w->park_lock);
-	pthread_mutex_unlock(&w->park_lock);
+	parked_thread_park(&w->thread);
 }
 
 void vfs_worker_destroy(struct vfs_worker *w)
 {
-	if (!w->started)
+	if (!w->thread.started)
 		return;
-	pthread_mutex_lock(&w->park_lock);
-	w->quit = true;
-	pthread_cond_broadcast(&w->park_cond);
-	pthread_mutex_unlock(&w->park_lock);
-	pthread_join(w->thread, NULL);
+	parked_thread_destroy(&w->thread);
 	vfs_worker_fini(w);
-	w->started = false;
 }

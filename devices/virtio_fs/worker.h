@@ -2,8 +2,7 @@
 #ifndef MICROVM_VIRTIO_FS_WORKER_H
 #define MICROVM_VIRTIO_FS_WORKER_H
 
-#include <pthread.h>
-#include <stdbool.h>
+#include "../../vmm/parked_thread.h"
 #include "../../vmm/util.h"
 #include "../virtio_mmio/virtqueue.h"
 
@@ -15,16 +14,7 @@ struct vfs_worker {
 	int notify_fd; /* the queue's ioeventfd */
 	int epoll_fd;  /* sleeps here: notify_fd (EPOLLEXCLUSIVE) and the stop eventfd */
 	struct vq_chain chain;
-	pthread_t thread;
-	bool started; /* the thread exists: between vfs_worker_create and vfs_worker_destroy */
-	char name[16]; /* "vfs:TAG:qN", cut to the 15 bytes a thread name holds */
-	pthread_mutex_t park_lock;
-	pthread_cond_t park_cond;
-	/* protected by park_lock */
-	bool ready;    /* the thread has set itself up; setup_err says how */
-	int setup_err;
-	bool run;      /* set by vfs_worker_resume; the worker clears it when it parks */
-	bool quit;     /* set by vfs_worker_destroy */
+	struct parked_thread thread; /* "vfs:TAG:qN" */
 };
 
 /*
