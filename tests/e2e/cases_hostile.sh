@@ -17,6 +17,8 @@
 #                        the guest prints it, so a failure can be replayed)
 #   E2E_HOSTILE_ITERS    plausible set-ups per run (default 40), E2E_HOSTILE_SWEEPS
 #                        register sweeps (default 3)
+#   E2E_HOSTILE_EXIT_TIMING  register reads, writes and notifies timed first (default 2000;
+#                        the "MMIOGARBAGE exits" line: the trap costs of a round trip)
 #   E2E_HOSTILE_TIMEOUT  seconds per guest run (default 600 nested, 180 otherwise)
 
 HOSTILE_CASES=(
@@ -151,7 +153,7 @@ case_garbage_mmio() {
 	printf 'plain share\n' >"$HOSTILE_TMP/a/file"
 	head -c 65536 /dev/zero >"$HOSTILE_TMP/b/zeros"
 	initrd=$(hostile_initrd_with "$prog")
-	args="--seed ${E2E_HOSTILE_SEED:-20240601} --sweeps ${E2E_HOSTILE_SWEEPS:-3} --iters ${E2E_HOSTILE_ITERS:-40}"
+	args="--seed ${E2E_HOSTILE_SEED:-20240601} --sweeps ${E2E_HOSTILE_SWEEPS:-3} --iters ${E2E_HOSTILE_ITERS:-40} --exit-timing ${E2E_HOSTILE_EXIT_TIMING:-2000}"
 	hostile_garbage_config "$E2E_CASE_DIR/vm.yaml" "$initrd" "$args"
 	E2E_TIMEOUT=$(hostile_timeout) vm garbage config="$E2E_CASE_DIR/vm.yaml"
 	expect_boot poweroff

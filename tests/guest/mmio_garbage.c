@@ -3,7 +3,7 @@
  * libmicrovm. Runs as root in a test guest without the virtio_mmio driver, so the windows
  * are unclaimed and /dev/mem may map them (IO_STRICT_DEVMEM refuses claimed ones).
  *
- *   mmio_garbage [--seed N] [--sweeps N] [--iters N]
+ *   mmio_garbage [--seed N] [--sweeps N] [--iters N] [--exit-timing N]
  *
  * Phases: every 32-bit register of every window gets pseudo-random values in three orders
  * (sweep); plausible set-ups with rings and descriptor chains that loop, overlap, nest
@@ -538,7 +538,7 @@ int main(int argc, char **argv)
 {
 	static struct mg m;
 	unsigned long long seed = 1;
-	unsigned sweeps = 3, iters = 20, w, n = 0, bad = 0;
+	unsigned sweeps = 3, iters = 20, timing = 0, w, n = 0, bad = 0;
 	int i;
 
 	for (i = 1; i + 1 < argc; i += 2) {
@@ -548,6 +548,8 @@ int main(int argc, char **argv)
 			sweeps = (unsigned)strtoul(argv[i + 1], NULL, 0);
 		else if (strcmp(argv[i], "--iters") == 0)
 			iters = (unsigned)strtoul(argv[i + 1], NULL, 0);
+		else if (strcmp(argv[i], "--exit-timing") == 0)
+			timing = (unsigned)strtoul(argv[i + 1], NULL, 0);
 		else if (strcmp(argv[i], "--verbose") == 0)
 			m.verbose = strtoul(argv[i + 1], NULL, 0) != 0;
 	}
@@ -556,6 +558,7 @@ int main(int argc, char **argv)
 	printf("MMIOGARBAGE seed=%llu sweeps=%u iters=%u\n", seed, sweeps, iters);
 	if (setup(&m))
 		return 2;
+	mg_time_exits(&m, timing); /* before the garbage: the devices are still untouched */
 	mg_region_fill(&m);
 	phase_sweep(&m, sweeps);
 	phase_plausible(&m, iters);

@@ -109,4 +109,7 @@ void mg_drive_to(struct mg *m, unsigned w, unsigned stage);
 int mg_check_sane(struct mg *m, unsigned w);
 int mg_check_alive(struct mg *m, unsigned w);
 
+/* mg_timing.c: microseconds per trapped register read and write and per notify, printed. */
+void mg_time_exits(struct mg *m, unsigned n);
+
 #endif
