@@ -292,12 +292,7 @@ metab_run_qemu() {
 	# shellcheck disable=SC2034 # read by vfsb_timed
 	local BENCH_VFS_TIMEOUT=$BENCH_META_TIMEOUT
 	vfsb_timed "$out" "$err" "${cmd[@]}"
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$daemon" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill "$daemon" 2>/dev/null || true
-	wait "$daemon" 2>/dev/null || true
+	vfsb_stop_virtiofsd "$daemon"
 }
 
 # The figures for TARGET WORK PHASE in the guest output FILE, one per repetition, or NA.

@@ -109,18 +109,19 @@ vfsb_start_virtiofsd() {
 		sleep 0.1
 	done
 	e2e_log "virtiofsd did not create $sock: $(tail -n 3 "$log")"
-	vfsb_stop_virtiofsd
+	vfsb_stop_virtiofsd "$VFSB_DAEMON"
 	return 1
 }
 
+# Lets virtiofsd PID end by itself after QEMU, for up to 5 s, then ends it.
 vfsb_stop_virtiofsd() {
-	local i
+	local i pid=$1
 	for ((i = 0; i < 50; i++)); do
-		kill -0 "$VFSB_DAEMON" 2>/dev/null || break
+		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill "$VFSB_DAEMON" 2>/dev/null || true
-	wait "$VFSB_DAEMON" 2>/dev/null || true
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
 }
 
 # Boot QEMU's microvm machine with virtiofsd; memory must be a shared memfd for vhost-user.
@@ -140,7 +141,7 @@ vfsb_run_qemu() {
 		-kernel "$E2E_KERNEL" -initrd "$E2E_VFS_INITRD" -append "$(vfsb_cmdline)")
 	{ printf 'run:' && printf ' %q' "${cmd[@]}" && echo; } >>"$out.cmd"
 	vfsb_timed "$out" "$err" "${cmd[@]}"
-	vfsb_stop_virtiofsd
+	vfsb_stop_virtiofsd "$VFSB_DAEMON"
 }
 
 # One guest run of KIND (vm or ref); appends the rates to VFSB_<KIND>_<phase>.
