@@ -59,13 +59,15 @@ static void cmd_child_signals(const sigset_t *mask)
 	sigprocmask(SIG_SETMASK, mask, NULL);
 }
 
-static int cmd_child_stdio(struct init *in, const struct cmd *c)
+/* fds 0-2; dup2 clears O_CLOEXEC on a copy, a descriptor already in place keeps it. */
+static int cmd_child_stdio(int slave, const int stdio[3])
 {
-	if (c->pty.slave >= 0)
-		return pty_child(c->pty.slave);
-	for (int i = 0; i < 3; i++)
-		if (dup2(in->stdio[i], i) < 0) /* dup2 clears O_CLOEXEC on the copy */
+	if (slave >= 0)
+		return pty_child(slave);
+	for (int i = 0; i < 3; i++) {
+		if (stdio[i] == i ? fcntl(i, F_SETFD, 0) < 0 : dup2(stdio[i], i) < 0)
 			return -errno;
+	}
 	return 0;
 }
 
@@ -85,26 +87,24 @@ static int cmd_child_workdir(const struct job *job, bool last_try)
 	return -errno;
 }
 
-/* In the child, before exec; a status to exit with on failure. */
-static int cmd_child_setup(struct cmd *c, const sigset_t *mask)
+int cmd_child_setup(const struct job *job, int slave, const int stdio[3], const sigset_t *mask)
 {
-	struct init *in = c->in;
 	int wd;
 
 	cmd_child_signals(mask);
 	setsid();
-	if (cmd_child_stdio(in, c))
+	if (cmd_child_stdio(slave, stdio))
 		return 1;
-	if (creds_rlimits(&in->job))
+	if (creds_rlimits(job))
 		return INIT_STATUS_NO_SETUP;
-	wd = cmd_child_workdir(&in->job, false);
+	wd = cmd_child_workdir(job, false);
 	if (wd && wd != -EAGAIN)
 		return INIT_STATUS_NO_WORKDIR;
-	if (creds_identity(&in->job))
+	if (creds_identity(job))
 		return INIT_STATUS_NO_SETUP;
-	if (wd && cmd_child_workdir(&in->job, true))
+	if (wd && cmd_child_workdir(job, true))
 		return INIT_STATUS_NO_WORKDIR;
-	environ = cmd_environment(&in->job);
+	environ = cmd_environment(job);
 	if (!environ) {
 		dprintf(2, "microvm-init: out of memory\n");
 		return 1;
@@ -112,25 +112,32 @@ static int cmd_child_setup(struct cmd *c, const sigset_t *mask)
 	return 0;
 }
 
-/* The child: never returns. execvp() searches the PATH of environ, the job's. */
-static noreturn void cmd_child(struct cmd *c, const sigset_t *mask, int report_fd)
+/* execvp() searches the PATH of environ, the job's. */
+noreturn void cmd_child_exec(const struct job *job, int report_fd)
 {
-	const char *name = c->in->job.argv[0];
-	int status = cmd_child_setup(c, mask);
+	const char *name = job->argv[0];
 	int err;
 
-	if (status)
-		_exit(status);
-	execvp(name, c->in->job.argv);
+	execvp(name, job->argv);
 	err = errno;
 	/* The shell's words and statuses: 127 not found, 126 found but not executable. */
 	if (err == ENOENT && !strchr(name, '/'))
 		dprintf(2, "microvm-init: %s: command not found\n", name);
 	else
 		dprintf(2, "microvm-init: %s: %s\n", name, strerror(err));
-	if (write(report_fd, &err, sizeof(err)) < 0)
+	if (report_fd >= 0 && write(report_fd, &err, sizeof(err)) < 0)
 		_exit(126);
 	_exit(err == ENOENT ? 127 : 126);
+}
+
+/* The child: never returns. */
+static noreturn void cmd_child(struct cmd *c, const sigset_t *mask, int report_fd)
+{
+	int status = cmd_child_setup(&c->in->job, c->pty.slave, c->in->stdio, mask);
+
+	if (status)
+		_exit(status);
+	cmd_child_exec(&c->in->job, report_fd);
 }
 
 /* PID 1 gets no signal it has no handler for, so each has one; then they go to a signalfd. */
@@ -167,7 +174,7 @@ static void cmd_exec_result(struct cmd *c, int fd)
 		init_say(c->in, "running %s as pid %d", c->in->job.argv[0], (int)c->pid);
 }
 
-static long long cmd_now_ms(void)
+long long cmd_now_ms(void)
 {
 	struct timespec ts;
 
@@ -198,7 +205,7 @@ static void cmd_wait_winsize(struct cmd *c)
 static int cmd_terminal(struct cmd *c)
 {
 	struct init *in = c->in;
-	int err = pty_open(in, &c->pty);
+	int err = pty_open(in, &in->job, &c->pty);
 
 	for (int i = 0; !err && i < 2; i++) {
 		int fl = fcntl(in->stdio[i], F_GETFL);

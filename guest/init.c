@@ -92,6 +92,7 @@ int main(void)
 		.console = fcntl(2, F_GETFD) >= 0 ? 2 : -1,
 		.stdio = { -1, -1, -1 },
 		.control = -1,
+		.events = -1,
 	};
 
 	if (getpid() != 1) {

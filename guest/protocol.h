@@ -67,10 +67,33 @@ enum microvm_status_kind {
  *   "signal N\n"          send signal N to the command (its process group when it has
  *                          a terminal, else the command's pid)
  *   "winsize ROWS COLS\n" the terminal's new size (JOB_TERMINAL only): TIOCSWINSZ
+ *   "exec S LEN\n" + LEN bytes, or "exec S LEN ROWS COLS\n" + LEN bytes
+ *                         start a second process (runc exec) numbered S (1..2^31-1):
+ *                          the LEN bytes (1..MICROVM_EXEC_MAX_BYTES) are a job file with
+ *                          process records only (JOB_ARG, JOB_ENV, JOB_WORKDIR, JOB_USER,
+ *                          JOB_GROUPS, JOB_TERMINAL, JOB_RLIMIT); its stdin, stdout and
+ *                          stderr are the ports named MICROVM_EXEC_PORT_FMT with S and
+ *                          "stdin", "stdout", "stderr", which the host adds before the
+ *                          line. With JOB_TERMINAL the process gets a pseudo-terminal of
+ *                          ROWS x COLS (24x80 without them) as its controlling terminal,
+ *                          relayed to the stdin and stdout ports (stderr is unused).
+ *   "kill S N\n"          send signal N to the exec'd process S (if it still runs)
+ *   "resize S ROWS COLS\n" the exec'd process S's terminal's new size
  * Unknown or malformed lines are ignored. The port may be absent (older VMMs).
  */
 #define MICROVM_PORT_CONTROL "control"
 #define MICROVM_CONTROL_LINE_MAX 64U
+#define MICROVM_EXEC_MAX_BYTES (64U << 10)
+#define MICROVM_EXEC_PORT_FMT "exec%u-%s"
+/*
+ * Guest to host events, one text line each, on the port of this name (optional):
+ *   "exit S KIND VALUE\n"  the exec'd process S ended (or could not start): KIND and
+ *                          VALUE as on the status port (EXITED, KILLED, INIT_FAILED),
+ *                          written after the process's output was queued on its ports
+ *                          (with a terminal: once the terminal's last output was relayed).
+ *                          The host then removes the process's ports.
+ */
+#define MICROVM_PORT_EVENTS "events"
 
 /* The pvpanic device (ACPI QEMU0001): the guest kernel writes 1 here when it panics. */
 #define MICROVM_PVPANIC_PORT 0x505U

@@ -70,13 +70,13 @@ static int pty_setup(const struct job *job, struct pty *pty, const char **step)
 	return 0;
 }
 
-int pty_open(struct init *in, struct pty *pty)
+int pty_open(struct init *in, const struct job *job, struct pty *pty)
 {
 	const char *step = "";
 	int err;
 
 	pty->master = pty->slave = -1;
-	err = pty_setup(&in->job, pty, &step);
+	err = pty_setup(job, pty, &step);
 	if (err) {
 		init_error(in, "cannot %s: %s", step, strerror(-err));
 		pty_close(pty);

@@ -41,13 +41,13 @@ static bool stdio_have_device(void)
  * The driver creates a port's "name" attribute only when the host has named it, after the
  * port itself: "" until then.
  */
-static void stdio_port_name(const char *port, char *name, size_t size)
+static void stdio_port_name(const char *dir, const char *port, char *name, size_t size)
 {
-	char path[sizeof(STDIO_PORTS_DIR) + 300];
+	char path[512];
 	ssize_t n = -1;
 	int fd;
 
-	snprintf(path, sizeof(path), STDIO_PORTS_DIR "/%s/name", port);
+	snprintf(path, sizeof(path), "%s/%s/name", dir, port);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		n = read(fd, name, size - 1);
@@ -70,6 +70,16 @@ static void stdio_try_control(struct init *in, const char *dev)
 		init_say(in, "%s is %s", MICROVM_PORT_CONTROL, dev);
 }
 
+/* The events port: optional, written by init alone (a few short lines). */
+static void stdio_try_events(struct init *in, const char *dev)
+{
+	if (in->events >= 0)
+		return;
+	in->events = open(dev, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	if (in->events >= 0)
+		init_say(in, "%s is %s", MICROVM_PORT_EVENTS, dev);
+}
+
 /*
  * Open a port whose name matches a stdio stream still missing, or the control port; errs
  * keeps why not. False while the port is unsettled: its name has not arrived yet, or it
@@ -79,7 +89,7 @@ static bool stdio_try_port(struct init *in, const char *port, int errs[3])
 {
 	char name[64], dev[300];
 
-	stdio_port_name(port, name, sizeof(name));
+	stdio_port_name(STDIO_PORTS_DIR, port, name, sizeof(name));
 	/* devtmpfs adds the node from its own thread: it may lag the sysfs entry. */
 	snprintf(dev, sizeof(dev), "/dev/%s", port);
 	for (int i = 0; i < 3; i++) {
@@ -93,6 +103,10 @@ static bool stdio_try_port(struct init *in, const char *port, int errs[3])
 	if (!strcmp(name, MICROVM_PORT_CONTROL)) {
 		stdio_try_control(in, dev);
 		return in->control >= 0;
+	}
+	if (!strcmp(name, MICROVM_PORT_EVENTS)) {
+		stdio_try_events(in, dev);
+		return in->events >= 0;
 	}
 	return name[0] != '\0';
 }
@@ -117,7 +131,7 @@ static bool stdio_scan(struct init *in, int errs[3])
 		closedir(d);
 	}
 	return in->stdio[0] >= 0 && in->stdio[1] >= 0 && in->stdio[2] >= 0 &&
-	       (in->control >= 0 || !unsettled);
+	       ((in->control >= 0 && in->events >= 0) || !unsettled);
 }
 
 static long long stdio_now_ms(void)
@@ -166,6 +180,30 @@ int stdio_open(struct init *in)
 	return 0;
 }
 
+int stdio_find_port(const struct init *in, const char *name, char *dev, size_t size)
+{
+	const char *ports = in->ports_dir ? in->ports_dir : STDIO_PORTS_DIR;
+	DIR *d = opendir(ports);
+	struct dirent *e;
+	char found[64];
+	int err = -ENOENT;
+
+	if (!d)
+		return -ENOENT;
+	while (err && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		stdio_port_name(ports, e->d_name, found, sizeof(found));
+		if (strcmp(found, name) == 0) {
+			snprintf(dev, size, "%s/%s", in->dev_dir ? in->dev_dir : "/dev", e->d_name);
+			/* devtmpfs may lag the sysfs entry: not there yet is not found yet. */
+			err = access(dev, F_OK) == 0 ? 0 : -ENOENT;
+		}
+	}
+	closedir(d);
+	return err;
+}
+
 void stdio_close(struct init *in)
 {
 	for (int i = 0; i < 3; i++) {
@@ -176,5 +214,8 @@ void stdio_close(struct init *in)
 	if (in->control >= 0)
 		close(in->control);
 	in->control = -1;
+	if (in->events >= 0)
+		close(in->events);
+	in->events = -1;
 	in->stderr_is_console = false;
 }

@@ -9,14 +9,6 @@
 #include <unistd.h>
 #include "init.h"
 
-/*
- * After the command exits, its terminal's last output is relayed until the slave side is
- * closed everywhere (the master reads EIO, after the kernel flushed what was in flight),
- * or, when orphans keep the slave open, until it is quiet for SUP_DRAIN_QUIET_MS, and in
- * no case longer than SUP_DRAIN_MAX_MS (orphans that keep writing).
- */
-#define SUP_DRAIN_QUIET_MS 200
-#define SUP_DRAIN_MAX_MS 5000
 /* Reads of the control port per wake-up: a host that floods it cannot starve the rest. */
 #define SUP_CONTROL_READS 16
 /* Signals that come before the command exists wait in a 64-bit set. */
@@ -45,6 +37,18 @@ static void sup_on_control(void *ctx, const struct ctl_msg *msg)
 {
 	struct cmd *c = ctx;
 
+	if (msg->kind == CTL_EXEC) {
+		exec_start(c, msg);
+		return;
+	}
+	if (msg->kind == CTL_KILL) {
+		exec_kill(c, msg->serial, msg->signal);
+		return;
+	}
+	if (msg->kind == CTL_RESIZE) {
+		exec_resize(c, msg->serial, msg->rows, msg->cols);
+		return;
+	}
 	if (msg->kind == CTL_SIGNAL && c->pid > 0)
 		sup_deliver(c, msg->signal);
 	else if (msg->kind == CTL_SIGNAL) /* 1 <= signal <= 64 (ctl_parse) */
@@ -80,17 +84,22 @@ void supervise_control(struct cmd *c)
 	}
 }
 
-/* Reap all exited children (PID 1 adopts every orphan); true once pid was among them. */
-static bool sup_reap(pid_t pid, int *wstatus)
+/*
+ * Reap all exited children (PID 1 adopts every orphan); true once the command was among
+ * them. Exec'd processes are reported on the events port as they end (exec.c).
+ */
+static bool sup_reap(struct cmd *c, int *wstatus)
 {
 	bool done = false;
 	pid_t got;
 	int st;
 
 	while ((got = waitpid(-1, &st, WNOHANG)) > 0) {
-		if (got == pid) {
+		if (got == c->pid) {
 			*wstatus = st;
 			done = true;
+		} else {
+			exec_reaped(c, got, st);
 		}
 	}
 	return done;
@@ -106,7 +115,7 @@ static int sup_signals(struct cmd *c, int *wstatus, bool *done)
 		int sig = (int)si.ssi_signo;
 
 		if (sig == SIGCHLD) {
-			*done = sup_reap(c->pid, wstatus) || *done;
+			*done = sup_reap(c, wstatus) || *done;
 			continue;
 		}
 		init_say(c->in, "forwarding signal %d to pid %d", sig, (int)c->pid);
@@ -133,22 +142,14 @@ static void sup_fill(struct cmd *c, struct pollfd *pfd)
 	relay_poll(&c->output, &pfd[SUP_OUT_FROM], &pfd[SUP_OUT_TO]);
 }
 
-static long long sup_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* What the terminal still holds once the command is gone goes out before the status. */
 static void sup_drain(struct relay *r)
 {
-	long long end = sup_now_ms() + SUP_DRAIN_MAX_MS;
+	long long end = cmd_now_ms() + INIT_DRAIN_MAX_MS;
 
 	while (!r->eof || r->len > 0) {
 		struct pollfd pfd[2];
-		long long left = end - sup_now_ms();
+		long long left = end - cmd_now_ms();
 		int n;
 
 		if (left <= 0)
@@ -156,7 +157,7 @@ static void sup_drain(struct relay *r)
 		relay_poll(r, &pfd[0], &pfd[1]);
 		if (pfd[0].fd < 0 && pfd[1].fd < 0)
 			break;
-		n = poll(pfd, 2, (int)(left < SUP_DRAIN_QUIET_MS ? left : SUP_DRAIN_QUIET_MS));
+		n = poll(pfd, 2, (int)(left < INIT_DRAIN_QUIET_MS ? left : INIT_DRAIN_QUIET_MS));
 		if (n == 0 || (n < 0 && errno != EINTR))
 			break;
 		if (n > 0)
@@ -164,16 +165,18 @@ static void sup_drain(struct relay *r)
 	}
 }
 
+/* The command's descriptors, then the exec'd processes' terminals (exec.c). */
 int supervise(struct cmd *c, int *wstatus)
 {
-	struct pollfd pfd[SUP_NFDS];
+	struct pollfd pfd[SUP_NFDS + EXEC_MAX_POLL];
 	bool done = false;
 	int err = 0;
 
 	sup_deliver_early(c);
 	while (!done && !err) {
 		sup_fill(c, pfd);
-		if (poll(pfd, SUP_NFDS, -1) < 0) {
+		exec_poll(c, pfd + SUP_NFDS);
+		if (poll(pfd, ARRAY_SIZE(pfd), exec_timeout(c)) < 0) {
 			err = errno == EINTR ? 0 : -errno;
 			continue;
 		}
@@ -183,6 +186,7 @@ int supervise(struct cmd *c, int *wstatus)
 			supervise_control(c);
 		relay_run(&c->input, pfd[SUP_IN_FROM].revents, pfd[SUP_IN_TO].revents);
 		relay_run(&c->output, pfd[SUP_OUT_FROM].revents, pfd[SUP_OUT_TO].revents);
+		exec_run(c, pfd + SUP_NFDS);
 	}
 	if (!err && c->pty.master >= 0)
 		sup_drain(&c->output);

@@ -25,6 +25,15 @@ enum {
 	OPT_ALL,
 	OPT_FORCE,
 	OPT_FORMAT,
+	OPT_PROCESS,
+	OPT_DETACH,
+	OPT_TTY,
+	OPT_CWD,
+	OPT_ENV,
+	OPT_USER,
+	OPT_GIDS,
+	OPT_IGNORED_ARG, /* exec: accepted, no meaning for a microVM (labels, caps, cgroup) */
+	OPT_IGNORED_FLAG,
 };
 
 /* Go's flag package takes -name and --name alike: getopt_long_only does too. */
@@ -109,7 +118,7 @@ static void oci_usage(FILE *out)
 	      "               [--systemd-cgroup] COMMAND [OPTIONS] ID\n"
 	      "\n"
 	      "Runtime mode: microvm as an OCI runtime (runc's command line); each container\n"
-	      "is one microVM. Commands: create, start, state, kill, delete, ps, features.\n"
+	      "is one microVM. Commands: create, start, state, kill, delete, ps, exec, features.\n"
 	      "The guest kernel and initrd come from " OCI_RUNTIME_CONFIG_DEFAULT " (or\n"
 	      "$" OCI_RUNTIME_CONFIG_ENV "); see RUNTIME MODE in microvm(1).\n",
 	      out);
@@ -293,6 +302,83 @@ static int oci_run_ps(const struct oci_globals *g, int argc, char **argv)
 			  argc - optind - 1);
 }
 
+static const struct option oci_exec_opts[] = {
+	{ "process", required_argument, NULL, OPT_PROCESS },
+	{ "p", required_argument, NULL, OPT_PROCESS },
+	{ "detach", no_argument, NULL, OPT_DETACH },
+	{ "d", no_argument, NULL, OPT_DETACH },
+	{ "tty", no_argument, NULL, OPT_TTY },
+	{ "t", no_argument, NULL, OPT_TTY },
+	{ "console-socket", required_argument, NULL, OPT_CONSOLE_SOCKET },
+	{ "pid-file", required_argument, NULL, OPT_PID_FILE },
+	{ "cwd", required_argument, NULL, OPT_CWD },
+	{ "env", required_argument, NULL, OPT_ENV },
+	{ "e", required_argument, NULL, OPT_ENV },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "u", required_argument, NULL, OPT_USER },
+	{ "additional-gids", required_argument, NULL, OPT_GIDS },
+	{ "g", required_argument, NULL, OPT_GIDS },
+	{ "process-label", required_argument, NULL, OPT_IGNORED_ARG },
+	{ "apparmor", required_argument, NULL, OPT_IGNORED_ARG },
+	{ "cap", required_argument, NULL, OPT_IGNORED_ARG },
+	{ "c", required_argument, NULL, OPT_IGNORED_ARG },
+	{ "cgroup", required_argument, NULL, OPT_IGNORED_ARG },
+	{ "preserve-fds", required_argument, NULL, OPT_IGNORED_ARG },
+	{ "no-new-privs", no_argument, NULL, OPT_IGNORED_FLAG },
+	{ "ignore-paths", no_argument, NULL, OPT_IGNORED_FLAG },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* --env and --additional-gids repeat: their values go to o->env and o->gids (argc each). */
+static int oci_exec_option(int c, struct oci_exec_opts *o)
+{
+	switch (c) {
+	case OPT_PROCESS: o->process = optarg; break;
+	case OPT_DETACH: o->detach = true; break;
+	case OPT_TTY: o->tty = true; break;
+	case OPT_CONSOLE_SOCKET: o->console_socket = optarg; break;
+	case OPT_PID_FILE: o->pid_file = optarg; break;
+	case OPT_CWD: o->cwd = optarg; break;
+	case OPT_USER: o->user = optarg; break;
+	case OPT_ENV: o->env[o->nenv++] = optarg; break;
+	case OPT_GIDS: o->gids[o->ngids++] = optarg; break;
+	case OPT_IGNORED_ARG:
+	case OPT_IGNORED_FLAG: oci_debug("exec: an option without effect in a microVM"); break;
+	default: return -EINVAL;
+	}
+	return 0;
+}
+
+/* exec [options] ID [COMMAND ARGS...]: without --process the command is required. */
+static int oci_run_exec(const struct oci_globals *g, int argc, char **argv)
+{
+	struct oci_exec_opts o = { 0 };
+	/* At most one --env or --additional-gids per word. */
+	char **env = calloc((size_t)argc, sizeof(*env)), **gids = calloc((size_t)argc, sizeof(*gids));
+	int c, status = 1;
+
+	o.env = env;
+	o.gids = gids;
+	optind = 0;
+	while (env && gids && (c = getopt_long_only(argc, argv, "+", oci_exec_opts, NULL)) != -1) {
+		if (oci_exec_option(c, &o) < 0) {
+			oci_error("exec: flag provided but not defined: %s", argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (!env || !gids)
+		oci_error("out of memory");
+	else if (oci_args("exec", argc, o.process ? 1 : 2, INT32_MAX) == 0) {
+		o.args = argv + optind + 1;
+		o.nargs = (unsigned)(argc - optind - 1);
+		status = oci_cmd_exec(g, argv[optind], &o);
+	}
+out:
+	free(env);
+	free(gids);
+	return status;
+}
+
 static int oci_dispatch(const struct oci_globals *g, int argc, char **argv)
 {
 	const char *cmd = argv[0];
@@ -307,11 +393,8 @@ static int oci_dispatch(const struct oci_globals *g, int argc, char **argv)
 		return oci_run_ps(g, argc, argv);
 	if (!strcmp(cmd, "features"))
 		return oci_cmd_features();
-	if (!strcmp(cmd, "exec")) {
-		oci_error("exec is not supported yet: a second process in a running microVM "
-			  "needs a guest agent");
-		return 1;
-	}
+	if (!strcmp(cmd, "exec"))
+		return oci_run_exec(g, argc, argv);
 	oci_error("%s is not supported by microvm's runtime mode", cmd);
 	return 1;
 }

@@ -24,6 +24,7 @@
 /* Files in <root>/<id>/. */
 #define OCI_STATE_FILE "state.json"
 #define OCI_FIFO_FILE "exec.fifo"
+#define OCI_EXEC_SOCK_FILE "exec.sock" /* the VMM serves `exec` here (exec_wire.h) */
 #define OCI_MAX_ID 1024U
 #define OCI_MAX_PATH 4096U
 #define OCI_ERR_MAX 512U
@@ -94,6 +95,7 @@ struct oci_spec {
 	uint32_t *groups;
 	unsigned ngroups;
 	bool terminal;
+	unsigned short console_rows, console_cols; /* process.consoleSize; 0: not given */
 	struct config_rlimit *rlimits;
 	unsigned nrlimits;
 	char *hostname;
@@ -110,6 +112,9 @@ int oci_spec_load(const char *bundle, struct oci_spec *spec, char *err,
 int oci_spec_parse(const char *text, size_t len, struct oci_spec *spec, char *err,
 		   size_t errlen) MUST_CHECK;
 void oci_spec_free(struct oci_spec *spec);
+/* runc exec --process FILE: a lone process object into spec's process fields. */
+int oci_process_parse(const char *text, size_t len, struct oci_spec *spec, char *err,
+		      size_t errlen) MUST_CHECK;
 const char *oci_spec_annotation(const struct oci_spec *spec, const char *key);
 
 /* --- runtime_config.c: runtime.yaml plus the spec -> one vm_config --- */
@@ -173,6 +178,25 @@ struct oci_create_opts {
 	const char *console_socket;
 };
 int oci_cmd_create(const struct oci_globals *g, const char *id, const struct oci_create_opts *o);
+/* runc exec's options (exec.c); strings point into argv. */
+struct oci_exec_opts {
+	const char *process; /* --process FILE: the whole process; else args and the flags */
+	const char *pid_file;
+	const char *console_socket;
+	const char *cwd;
+	const char *user; /* "UID[:GID]" */
+	bool detach;
+	bool tty;
+	char **env; /* --env NAME=VALUE, in order */
+	unsigned nenv;
+	char **gids; /* --additional-gids GID[,GID...], in order */
+	unsigned ngids;
+	char **args;
+	unsigned nargs;
+};
+int oci_cmd_exec(const struct oci_globals *g, const char *id, const struct oci_exec_opts *o);
+/* Send proc to the VMM whose state is in dir and stand for it (exec.c). */
+int oci_exec_run(const char *dir, const struct oci_spec *proc, const struct oci_exec_opts *o);
 int oci_cmd_start(const struct oci_globals *g, const char *id);
 int oci_cmd_kill(const struct oci_globals *g, const char *id, const char *signal);
 int oci_cmd_delete(const struct oci_globals *g, const char *id, bool force);

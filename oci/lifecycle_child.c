@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 #include "../vmm/run.h"
+#include "../vmm/run_exec.h"
+#include "exec_wire.h"
 #include "internal.h"
 
 #ifndef CLOSE_RANGE_UNSHARE
@@ -57,6 +59,30 @@ static int child_wait_for_start(const char *fifo)
 	return 0;
 }
 
+/*
+ * The exec socket, next to the FIFO, made before start so an exec that comes right after
+ * start finds it; the VMM accepts once it runs (vmm/run_exec.c). Without it the container
+ * runs and only exec fails.
+ */
+static void child_exec_listener(const char *fifo)
+{
+	char dir[OCI_MAX_PATH];
+	char *slash;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", fifo);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return;
+	*slash = '\0';
+	fd = oci_exec_listen(dir);
+	if (fd < 0)
+		log_error("exec will not be served: %s/%s: %s", dir, OCI_EXEC_SOCK_FILE,
+			  strerror(-fd));
+	else
+		run_exec_set_listener(fd);
+}
+
 void oci_child_run(const struct oci_child *c)
 {
 	int r;
@@ -73,6 +99,7 @@ void oci_child_run(const struct oci_child *c)
 		}
 	}
 	child_close_fds();
+	child_exec_listener(c->fifo);
 	if (chdir("/") < 0)
 		_exit(RUN_EXIT_VMM_ERROR);
 	r = child_wait_for_start(c->fifo);

@@ -143,6 +143,21 @@ static int spec_rlimits(struct spec_ctx *c, yaml_node_t *seq)
 	return r;
 }
 
+/* process.consoleSize {height, width}: the terminal's first size (runc sets it so). */
+static int spec_console_size(struct spec_ctx *c, yaml_node_t *size)
+{
+	uint64_t rows, cols;
+
+	if (!size)
+		return 0;
+	if (oci_json_u64(oci_json_get(&c->j, size, "height"), 0xffff, &rows) < 0 ||
+	    oci_json_u64(oci_json_get(&c->j, size, "width"), 0xffff, &cols) < 0)
+		return spec_fail(c, "process.consoleSize: height and width must be 0..65535");
+	c->spec->console_rows = (unsigned short)rows;
+	c->spec->console_cols = (unsigned short)cols;
+	return 0;
+}
+
 static int spec_process(struct spec_ctx *c, yaml_node_t *p)
 {
 	struct oci_spec *s = c->spec;
@@ -162,6 +177,8 @@ static int spec_process(struct spec_ctx *c, yaml_node_t *p)
 		r = spec_string(c, oci_json_get(&c->j, p, "cwd"), "process.cwd", &s->cwd);
 	if (r == 0 && terminal && oci_json_bool(terminal, &s->terminal) < 0)
 		r = spec_fail(c, "process.terminal: expected true or false");
+	if (r == 0)
+		r = spec_console_size(c, oci_json_get(&c->j, p, "consoleSize"));
 	if (r == 0)
 		r = spec_user(c, oci_json_get(&c->j, p, "user"));
 	if (r == 0)
@@ -310,6 +327,28 @@ int oci_spec_parse(const char *text, size_t len, struct oci_spec *spec, char *er
 		spec_memory_limit(&c, oci_json_get(&c.j, top, "linux"));
 	if (r == -ENOMEM)
 		snprintf(err, errlen, "config.json: out of memory");
+	oci_json_free(&c.j);
+	return r;
+}
+
+/* exec --process FILE: the file holds the process object alone (runc's process.json). */
+int oci_process_parse(const char *text, size_t len, struct oci_spec *spec, char *err,
+		      size_t errlen)
+{
+	struct spec_ctx c = { .spec = spec, .err = err, .errlen = errlen };
+	char why[256];
+	int r;
+
+	*spec = (struct oci_spec){ 0 };
+	r = oci_json_parse(&c.j, text, len, why, sizeof(why));
+	if (r) {
+		snprintf(err, errlen, "process.json: %s", why);
+		oci_json_free(&c.j);
+		return r;
+	}
+	r = spec_process(&c, oci_json_root(&c.j));
+	if (r == -ENOMEM)
+		snprintf(err, errlen, "process.json: out of memory");
 	oci_json_free(&c.j);
 	return r;
 }

@@ -287,7 +287,8 @@ void oci_state_print(FILE *out, const struct oci_state *st, enum oci_status s)
 
 int oci_state_remove(const char *dir)
 {
-	static const char *const files[] = { OCI_FIFO_FILE, OCI_STATE_FILE, "." OCI_STATE_FILE ".tmp" };
+	static const char *const files[] = { OCI_FIFO_FILE, OCI_STATE_FILE, "." OCI_STATE_FILE ".tmp",
+					     OCI_EXEC_SOCK_FILE };
 	char path[OCI_MAX_PATH];
 	size_t i;
 

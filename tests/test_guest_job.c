@@ -341,6 +341,7 @@ START_TEST(control_lines_parse)
 
 struct ctl_seen {
 	struct ctl_msg msg[8];
+	char blob[8][32]; /* a CTL_EXEC's bytes, copied: msg.data is valid during the call */
 	size_t n;
 };
 
@@ -349,8 +350,70 @@ static void ctl_collect(void *ctx, const struct ctl_msg *msg)
 	struct ctl_seen *seen = ctx;
 
 	ck_assert_uint_lt(seen->n, ARRAY_SIZE(seen->msg));
+	if (msg->kind == CTL_EXEC) {
+		ck_assert_uint_le(msg->len, sizeof(seen->blob[0]));
+		memcpy(seen->blob[seen->n], msg->data, msg->len);
+	}
 	seen->msg[seen->n++] = *msg;
 }
+
+START_TEST(control_exec_and_kill_lines)
+{
+	static const char *const ignored[] = { "exec 1 0", "exec 0 5", "exec 1 65537",
+		"exec 1", "exec 2147483648 1", "exec 4294967297 1", "kill 1 0", "kill 0 9",
+		"kill 1 65", "kill 1 9 9", "exec 99999999999 1", "exec 1 5 24", "exec 1 5 24 80 1",
+		"exec 1 5 65536 80", "exec 1 5 24 x", "exec 1 5  24 80", "resize 1 24",
+		"resize 0 24 80", "resize 1 24 80 1", "resize 1 -1 80", "resize 2147483648 1 1" };
+	static const char stream[] = "signal 2\nexec 7 5\nab\ncdkill 7 9\nexec 8 3\n\0\n\0";
+	struct ctl_reader r = { .len = 0 };
+	struct ctl_seen seen = { .n = 0 };
+	struct ctl_msg m;
+
+	ck_assert_int_eq(ctl("exec 2147483647 65536", &m), CTL_EXEC);
+	ck_assert_uint_eq(m.serial, 2147483647U);
+	ck_assert_uint_eq(m.len, 65536);
+	ck_assert_uint_eq(m.rows, 0); /* no size given */
+	ck_assert_int_eq(ctl("exec 4 9 33 101", &m), CTL_EXEC);
+	ck_assert_uint_eq(m.serial, 4);
+	ck_assert_uint_eq(m.len, 9);
+	ck_assert_uint_eq(m.rows, 33);
+	ck_assert_uint_eq(m.cols, 101);
+	ck_assert_int_eq(ctl("kill 3 15", &m), CTL_KILL);
+	ck_assert_uint_eq(m.serial, 3);
+	ck_assert_int_eq(m.signal, 15);
+	ck_assert_int_eq(ctl("resize 3 65535 0", &m), CTL_RESIZE);
+	ck_assert_uint_eq(m.serial, 3);
+	ck_assert_uint_eq(m.rows, 65535);
+	ck_assert_uint_eq(m.cols, 0);
+	for (size_t i = 0; i < ARRAY_SIZE(ignored); i++)
+		ck_assert_msg(ctl(ignored[i], &m) == CTL_IGNORED, "'%s' is ignored", ignored[i]);
+	/* Byte by byte: a blob holds newlines and NULs and is not read as lines. */
+	for (size_t i = 0; i < sizeof(stream) - 1; i++)
+		ctl_feed(&r, stream + i, 1, ctl_collect, &seen);
+	ck_assert_uint_eq(seen.n, 4);
+	ck_assert_int_eq(seen.msg[0].kind, CTL_SIGNAL);
+	ck_assert_int_eq(seen.msg[1].kind, CTL_EXEC);
+	ck_assert_uint_eq(seen.msg[1].serial, 7);
+	ck_assert_uint_eq(seen.msg[1].len, 5);
+	ck_assert_mem_eq(seen.blob[1], "ab\ncd", 5);
+	ck_assert_int_eq(seen.msg[2].kind, CTL_KILL);
+	ck_assert_int_eq(seen.msg[3].kind, CTL_EXEC);
+	ck_assert_mem_eq(seen.blob[3], "\0\n\0", 3);
+	/* A terminal's size in the exec line comes with its blob. */
+	ctl_feed(&r, "exec 6 2 40 120\nok", 18, ctl_collect, &seen);
+	ck_assert_uint_eq(seen.n, 5);
+	ck_assert_uint_eq(seen.msg[4].rows, 40);
+	ck_assert_uint_eq(seen.msg[4].cols, 120);
+	ck_assert_mem_eq(seen.blob[4], "ok", 2);
+	seen.n = 4;
+	/* A blob cut short by the end of input is freed by ctl_reader_free. */
+	ctl_feed(&r, "exec 9 10\nabc", 13, ctl_collect, &seen);
+	ck_assert_uint_eq(seen.n, 4);
+	ck_assert_ptr_nonnull(r.blob);
+	ctl_reader_free(&r);
+	ck_assert_ptr_null(r.blob);
+}
+END_TEST
 
 START_TEST(control_lines_reassemble)
 {
@@ -788,6 +851,7 @@ static Suite *job_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("control");
 	tcase_add_test(tc, control_lines_parse);
+	tcase_add_test(tc, control_exec_and_kill_lines);
 	tcase_add_test(tc, control_lines_reassemble);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("command");

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "job.h"
 #include "layout.h"
+#include "run_exec.h"
 #include "sandbox.h"
 #include "shares.h"
 #include "vm.h"
@@ -30,6 +31,7 @@ struct machine {
 	bool stdio_created;
 	int control_fd[2]; /* pipe: [1] microvm writes control lines, [0] feeds the port */
 	unsigned forwarded[NSIG]; /* per signal: how often it was forwarded to the command */
+	struct run_exec exec;     /* runtime mode: exec'd processes (run_exec.c) */
 	/* Every virtio-mmio device as the DSDT and the command line name it. */
 	struct acpi_mmio_device virtio[LAYOUT_VIRTIO_MAX_DEVICES];
 	unsigned nvirtio;

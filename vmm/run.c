@@ -223,11 +223,12 @@ static void machine_wait(struct machine *m)
 {
 	while (vm_stop_reason(&m->vm) == VM_RUNNING) {
 		bool want_input = m->console_in_fd >= 0 && uart_rx_space(&m->uart) > 0;
-		struct pollfd fds[3] = {
+		struct pollfd fds[3 + RUN_EXEC_MAX_POLL] = {
 			{ .fd = m->vm.stop_eventfd, .events = POLLIN },
 			{ .fd = m->signal_fd, .events = POLLIN },
 			{ .fd = want_input ? m->console_in_fd : -1, .events = POLLIN },
 		};
+		unsigned nexec = run_exec_poll(m, fds + 3); /* runtime mode's exec requests */
 		/* With a full FIFO, look again shortly rather than spin on readable input. */
 		int timeout = (m->console_in_fd >= 0 && !want_input) ? 10 : -1;
 		int until_deadline = run_job_poll_timeout(m);
@@ -238,12 +239,13 @@ static void machine_wait(struct machine *m)
 		}
 		if (until_deadline > 0 && (timeout < 0 || until_deadline < timeout))
 			timeout = until_deadline;
-		if (poll(fds, 3, timeout) < 0 && errno != EINTR)
+		if (poll(fds, 3 + nexec, timeout) < 0 && errno != EINTR)
 			break;
 		if (fds[1].revents & POLLIN)
 			machine_read_signal(m);
 		if (fds[2].revents & (POLLIN | POLLHUP | POLLERR))
 			machine_read_console(m);
+		run_exec_serve(m, fds + 3, nexec);
 	}
 }
 

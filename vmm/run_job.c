@@ -58,6 +58,10 @@ static int run_job_control_pipe(struct machine *m)
 	return 0;
 }
 
+/*
+ * With exec served (runtime mode), the events port and the exec slots' spare ports come
+ * after the four: ids RUN_EXEC_FIRST_PORT on (run_exec.c).
+ */
 static int run_job_create_console(struct machine *m, const struct vm_config *cfg)
 {
 	const struct vcon_port_config ports[] = {
@@ -65,8 +69,12 @@ static int run_job_create_console(struct machine *m, const struct vm_config *cfg
 		{ MICROVM_PORT_STDOUT, STDOUT_FILENO, VCON_FROM_GUEST },
 		{ MICROVM_PORT_STDERR, STDERR_FILENO, VCON_FROM_GUEST },
 		{ MICROVM_PORT_CONTROL, m->control_fd[0], VCON_TO_GUEST },
+		{ MICROVM_PORT_EVENTS, m->exec.events_fd[1], VCON_FROM_GUEST },
 	};
-	const struct vcon_config vcfg = { ports, ARRAY_SIZE(ports), !cfg->seccomp_off };
+	bool exec = m->exec.listen_fd >= 0;
+	const struct vcon_config vcfg = { .ports = ports, .nports = ARRAY_SIZE(ports) - !exec,
+					  .nspare = exec ? RUN_EXEC_PORTS : 0,
+					  .seccomp = !cfg->seccomp_off };
 	/* machine_plan_virtio put it last, after the shares (config_validate kept a slot). */
 	const struct acpi_mmio_device *a = &m->virtio[cfg->nshares];
 	int ret;
@@ -85,12 +93,31 @@ static int run_job_create_console(struct machine *m, const struct vm_config *cfg
 	return 0;
 }
 
+/*
+ * Runtime mode: the control pipe also carries exec requests (up to MICROVM_EXEC_MAX_BYTES
+ * each), so it is made large; run_exec.c sends one only when it fits whole.
+ */
+static void run_job_size_control_pipe(struct machine *m)
+{
+	int size = fcntl(m->control_fd[1], F_SETPIPE_SZ, RUN_EXEC_CONTROL_PIPE);
+
+	if (size < 0) {
+		log_info("exec: the control pipe keeps its default size: %s", strerror(errno));
+		size = fcntl(m->control_fd[1], F_GETPIPE_SZ);
+	}
+	m->exec.control_cap = size > 0 ? (size_t)size : 0;
+}
+
 int run_job_create_stdio(struct machine *m, const struct vm_config *cfg)
 {
-	int ret = run_job_control_pipe(m);
+	int ret = run_exec_init(m);
 
+	if (ret == 0)
+		ret = run_job_control_pipe(m);
 	if (ret)
 		return ret;
+	if (m->exec.listen_fd >= 0)
+		run_job_size_control_pipe(m);
 	return run_job_create_console(m, cfg);
 }
 
@@ -98,6 +125,10 @@ void run_job_destroy_stdio(struct machine *m)
 {
 	unsigned i;
 
+	/* Output first, then the exec helpers still waiting: their processes end with the VM. */
+	if (m->stdio_created)
+		vcon_drain(&m->stdio);
+	run_exec_destroy(m);
 	if (m->stdio_created)
 		vcon_destroy(&m->stdio);
 	m->stdio_created = false;

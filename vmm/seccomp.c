@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -118,7 +119,14 @@ static const struct seccomp_rule seccomp_main[] = {
 	SC_ALLOW_IOCTL(KVM_IRQFD),
 	SC_ALLOW_IOCTL(TCSETS), /* terminal_restore: tcsetattr(TCSANOW) */
 	SC_ALLOW_IOCTL(TCGETS), /* terminal_restore: glibc's tcsetattr reads the mode first */
-	SC_ALLOW_IOCTL(TIOCGWINSZ), /* command mode: SIGWINCH, the terminal's new size */
+	SC_ALLOW_IOCTL(TIOCGWINSZ), /* SIGWINCH: the terminal's new size; an exec's terminal */
+	/* Runtime mode's exec socket (vmm/run_exec.c, oci/exec_wire.c): one connection per
+	 * exec, its request with SCM_RIGHTS descriptors, signals and the final status. */
+	SC_ALLOW_EQ(accept4, 3, SOCK_CLOEXEC | SOCK_NONBLOCK),
+	SC_ALLOW_EQ(recvmsg, 2, MSG_CMSG_CLOEXEC),
+	SC_ALLOW_EQ(recvmsg, 2, MSG_CMSG_CLOEXEC | MSG_DONTWAIT),
+	SC_ALLOW_EQ(sendmsg, 2, MSG_NOSIGNAL),
+	SC_ALLOW_IOCTL(FIONREAD), /* exec: the control pipe's room for a whole request */
 };
 
 /* A vCPU thread: KVM_RUN and the devices it runs (UART, i8042, ACPI PM, virtio-mmio). */

@@ -15,8 +15,9 @@
  * The guest spins with a spinlock held until its own message is used, so the thread
  * takes guest messages first in every round.
  * What the device owes the guest is a set of bits per port, not a queue: a guest that
- * repeats DEVICE_READY or PORT_READY cannot make the device hold more than three
- * messages per port, and the latest PORT_OPEN state is the one sent.
+ * repeats DEVICE_READY or PORT_READY cannot make the device hold more than four
+ * messages per port (PORT_REMOVE and PORT_ADD of a runtime port, hotplug.c, then OPEN
+ * and NAME), and the latest PORT_OPEN state is the one sent.
  */
 #include <endian.h>
 #include <errno.h>
@@ -25,7 +26,9 @@
 
 static struct vcon_port *vcon_find_port(struct vcon_device *dev, uint32_t id)
 {
-	return id >= 1 && id <= dev->nports ? &dev->ports[id - 1] : NULL;
+	/* A runtime port the guest was told to remove, or never told of, is no port. */
+	return id >= 1 && id <= dev->nports && dev->ports[id - 1].present ? &dev->ports[id - 1] :
+									    NULL;
 }
 
 static void vcon_ctrl_ignore(struct vcon_device *dev, const char *why, uint32_t id,
@@ -44,8 +47,10 @@ static void vcon_device_ready(struct vcon_device *dev, uint16_t value)
 		log_info("virtio-console: the driver could not set the device up");
 		return;
 	}
+	dev->driver_ready = true;
 	for (i = 0; i < dev->nports; i++)
-		dev->ports[i].owed |= VCON_OWE_ADD;
+		if (dev->ports[i].present)
+			dev->ports[i].owed |= VCON_OWE_ADD;
 }
 
 static void vcon_port_ready(struct vcon_port *p, uint16_t value)
@@ -119,7 +124,10 @@ static size_t vcon_ctrl_next(const struct vcon_port *p, uint8_t *buf, unsigned *
 	struct virtio_console_control m = { .id = htole32(p->id), .value = htole16(1) };
 	size_t len = sizeof(m);
 
-	if (p->owed & VCON_OWE_ADD) {
+	if (p->owed & VCON_OWE_REMOVE) {
+		*bit = VCON_OWE_REMOVE;
+		m.event = htole16(VIRTIO_CONSOLE_PORT_REMOVE);
+	} else if (p->owed & VCON_OWE_ADD) {
 		*bit = VCON_OWE_ADD;
 		m.event = htole16(VIRTIO_CONSOLE_PORT_ADD);
 	} else if (p->owed & VCON_OWE_OPEN) {
@@ -178,7 +186,7 @@ int vcon_ctrl_send(struct vcon_device *dev, bool *more)
 	size_t len;
 	int ret;
 
-	/* Each pass sends one message or moves to the next port: at most 3 per port. */
+	/* Each pass sends one message or moves to the next port: at most 4 per port. */
 	while (i < dev->nports) {
 		struct vcon_port *p = &dev->ports[i];
 

@@ -53,6 +53,7 @@ static void vcon_forget_guest(struct vcon_device *dev)
 		p->host_ready = false;
 	}
 	dev->broken = false;
+	dev->driver_ready = false;
 }
 
 static void vcon_reset(void *opaque)
@@ -94,7 +95,8 @@ static int vcon_check_config(const struct vcon_config *cfg)
 {
 	unsigned i;
 
-	if (!cfg->ports || cfg->nports == 0 || cfg->nports > VCON_MAX_PORTS)
+	if (!cfg->ports || cfg->nports == 0 || cfg->nports > VCON_MAX_PORTS ||
+	    cfg->nspare > VCON_MAX_PORTS - cfg->nports)
 		return -EINVAL;
 	for (i = 0; i < cfg->nports; i++) {
 		const struct vcon_port_config *pc = &cfg->ports[i];
@@ -125,9 +127,25 @@ static int vcon_init_port(struct vcon_device *dev, const struct vcon_port_config
 	/* No descriptor: input is at EOF from the start, output goes nowhere. */
 	p->host_eof = p->dir == VCON_TO_GUEST && p->host_fd < 0;
 	p->write_failed = p->dir == VCON_FROM_GUEST && p->host_fd < 0;
+	p->present = true;
 	if (p->dir != VCON_TO_GUEST)
 		return 0;
 	return vq_chain_init(&p->rx_chain, VCON_QUEUE_SIZE);
+}
+
+/* A spare id: no descriptor, unseen, either direction later (so a receive chain too). */
+static int vcon_init_spare(struct vcon_device *dev, uint32_t id)
+{
+	static const struct vcon_port_config none = { "-", -1, VCON_TO_GUEST };
+	struct vcon_port *p = &dev->ports[id - 1];
+	int ret = vcon_init_port(dev, &none, id);
+
+	p->present = false;
+	p->spare = true;
+	p->name[0] = '\0';
+	p->write_failed = true;
+	p->pend.fd = p->pend.closing = -1;
+	return ret;
 }
 
 static int vcon_init_ports(struct vcon_device *dev, const struct vcon_config *cfg)
@@ -135,12 +153,15 @@ static int vcon_init_ports(struct vcon_device *dev, const struct vcon_config *cf
 	unsigned i;
 	int ret;
 
-	dev->ports = calloc(cfg->nports, sizeof(*dev->ports));
+	dev->ports = calloc(cfg->nports + cfg->nspare, sizeof(*dev->ports));
 	if (!dev->ports)
 		return -ENOMEM;
-	dev->nports = cfg->nports;
-	for (i = 0; i < cfg->nports; i++) {
-		ret = vcon_init_port(dev, &cfg->ports[i], i + 1);
+	dev->nports = cfg->nports + cfg->nspare;
+	for (i = 0; i < dev->nports; i++) {
+		if (i < cfg->nports)
+			ret = vcon_init_port(dev, &cfg->ports[i], i + 1);
+		else
+			ret = vcon_init_spare(dev, i + 1);
 		if (ret)
 			return ret;
 	}
@@ -155,7 +176,7 @@ int vcon_init(struct vcon_device *dev, const struct vcon_config *cfg,
 		.device_id = VIRTIO_ID_CONSOLE_DEV,
 		/* No F_SIZE (no console port to size), no F_EMERG_WRITE (Linux never uses it). */
 		.features = 1ULL << VIRTIO_CONSOLE_F_MULTIPORT,
-		.num_queues = 2 * (cfg->nports + 2),
+		.num_queues = 2 * (cfg->nports + cfg->nspare + 2),
 		.queue_max_size = VCON_QUEUE_SIZE,
 		.config_len = VCON_CONFIG_BYTES,
 		.config_read = vcon_config_read,
@@ -166,6 +187,8 @@ int vcon_init(struct vcon_device *dev, const struct vcon_config *cfg,
 
 	memset(dev, 0, sizeof(*dev));
 	dev->stop_fd = -1;
+	dev->hotplug_fd = -1;
+	dev->removed_fd = -1;
 	ret = vcon_check_config(cfg);
 	if (ret)
 		return ret;
@@ -173,6 +196,16 @@ int vcon_init(struct vcon_device *dev, const struct vcon_config *cfg,
 	dev->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (dev->stop_fd < 0)
 		return -errno;
+	dev->hotplug_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (dev->hotplug_fd < 0)
+		return -errno;
+	dev->removed_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (dev->removed_fd < 0)
+		return -errno;
+	ret = pthread_mutex_init(&dev->hotplug_lock, NULL);
+	if (ret)
+		return -ret;
+	dev->hotplug_lock_made = true;
 	ret = vmmio_init(&dev->transport, &ops, dev, mem, base, gsi);
 	if (ret)
 		return ret;
@@ -212,6 +245,8 @@ void vcon_destroy(struct vcon_device *dev)
 	/* Resets an active device, which parks the thread; then it ends. */
 	vmmio_destroy(&dev->transport);
 	vcon_thread_destroy(dev);
+	if (dev->ports)
+		vcon_hotplug_release(dev);
 	for (i = 0; dev->ports && i < dev->nports; i++)
 		vq_chain_free(&dev->ports[i].rx_chain);
 	free(dev->ports);
@@ -221,4 +256,13 @@ void vcon_destroy(struct vcon_device *dev)
 	if (dev->stop_fd >= 0)
 		close(dev->stop_fd);
 	dev->stop_fd = -1;
+	if (dev->hotplug_fd >= 0)
+		close(dev->hotplug_fd);
+	dev->hotplug_fd = -1;
+	if (dev->removed_fd >= 0)
+		close(dev->removed_fd);
+	dev->removed_fd = -1;
+	if (dev->hotplug_lock_made)
+		pthread_mutex_destroy(&dev->hotplug_lock);
+	dev->hotplug_lock_made = false;
 }

@@ -23,8 +23,8 @@
 
 /* Transmit chains per port per round: a busy writer does not starve the control queue. */
 #define VCON_TX_BUDGET 32U
-/* stop, both control queues, and per port two queues and its host descriptor */
-#define VCON_MAX_POLL (3U + 3U * VCON_MAX_PORTS)
+/* stop, both control queues, hotplug, and per port two queues and its host descriptor */
+#define VCON_MAX_POLL (4U + 3U * VCON_MAX_PORTS)
 #define VCON_THREAD_NAME "vcon"
 
 struct vcon_thread {
@@ -43,6 +43,9 @@ static int vcon_round(struct vcon_device *dev, bool *more)
 {
 	unsigned i;
 	int ret = vcon_ctrl_receive(dev, more);
+
+	if (ret == 0)
+		ret = vcon_hotplug_apply(dev, more);
 
 	for (i = 0; ret == 0 && i < dev->nports; i++)
 		ret = vcon_io_tx(dev, &dev->ports[i], VCON_TX_BUDGET, more);
@@ -99,13 +102,15 @@ static void vcon_wait(struct vcon_device *dev, bool more)
 			vcon_add_fd(hostfds, &nhost, p->host_fd);
 		}
 	}
-	memcpy(fds + n, hostfds, nhost * sizeof(*hostfds));
-	if (poll(fds, n + nhost, more ? 0 : -1) <= 0)
+	/* Not cleared here: vcon_hotplug_apply reads it to know there are requests. */
+	fds[n] = (struct pollfd){ .fd = dev->hotplug_fd, .events = POLLIN };
+	memcpy(fds + n + 1, hostfds, nhost * sizeof(*hostfds));
+	if (poll(fds, n + 1 + nhost, more ? 0 : -1) <= 0)
 		return;
 	vcon_clear_eventfds(fds, n);
 	/* POLLHUP, POLLERR, POLLNVAL too: the read that follows reports EOF or the error. */
 	for (i = 0; i < nhost; i++)
-		owner[i]->host_ready = fds[n + i].revents != 0;
+		owner[i]->host_ready = fds[n + 1 + i].revents != 0;
 }
 
 /* A corrupt ring: DEVICE_NEEDS_RESET, then only the stop eventfd until the reset. */

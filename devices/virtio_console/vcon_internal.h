@@ -29,6 +29,20 @@ enum {
 	VCON_OWE_ADD = 1U << 0,  /* PORT_ADD, after DEVICE_READY */
 	VCON_OWE_OPEN = 1U << 1, /* PORT_OPEN with the host side's current state */
 	VCON_OWE_NAME = 1U << 2, /* PORT_NAME, after PORT_READY (after OPEN: control.c) */
+	VCON_OWE_REMOVE = 1U << 3, /* PORT_REMOVE of a runtime port, sent before all else */
+};
+
+/* A runtime port's requests (hotplug.c), under dev->hotplug_lock. */
+struct vcon_pending {
+	bool in_use;   /* added, and its removal not yet collected */
+	bool removing; /* vcon_port_remove was called */
+	bool remove;   /* for the thread: remove it */
+	bool add;      /* for the thread: add it with fd, dir, name */
+	bool done;     /* the removal is over: closing is for vcon_port_collect */
+	int fd;
+	int closing; /* the removed port's descriptor (the thread may not close) */
+	enum vcon_direction dir;
+	char name[VCON_NAME_MAX + 1];
 };
 
 struct vcon_port {
@@ -45,6 +59,9 @@ struct vcon_port {
 	bool guest_open; /* the guest sent PORT_OPEN(1): a reader or writer has it open */
 	bool rx_held;    /* rx_chain holds a buffer */
 	bool host_ready; /* poll saw host_fd readable (or hung up) */
+	bool present;  /* the guest may know it: a fixed port, or a runtime port added */
+	bool spare;    /* a runtime id: the device owns host_fd (closed on remove) */
+	struct vcon_pending pend; /* spare ports only */
 	/* Host state: survives resets, as the descriptor does. */
 	bool host_eof;     /* TO_GUEST: read gave 0 or failed; the guest is told PORT_OPEN(0) */
 	bool write_failed; /* FROM_GUEST: a write failed; the rest is discarded */
@@ -76,6 +93,11 @@ int vcon_io_rx_arm(struct vcon_device *dev, struct vcon_port *p, bool *more) MUS
 int vcon_io_rx_fill(struct vcon_device *dev, struct vcon_port *p) MUST_CHECK;
 /* Is the port waiting for host_fd to become readable? */
 bool vcon_io_rx_waits(const struct vcon_port *p);
+
+/* hotplug.c: carry out pending runtime port requests (device thread); 0 or -EIO. */
+int vcon_hotplug_apply(struct vcon_device *dev, bool *more) MUST_CHECK;
+/* At destroy: close the descriptors of runtime ports and of requests never carried out. */
+void vcon_hotplug_release(struct vcon_device *dev);
 
 /* thread.c: the one device thread, parked except between activate and reset. */
 int vcon_thread_create(struct vcon_device *dev) MUST_CHECK;

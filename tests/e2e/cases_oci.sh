@@ -249,7 +249,7 @@ oci_wait_log() {
 	return 1
 }
 
-# kill (SIGKILL ends the VMM: 137), exec refused, top shows the VMM.
+# kill (SIGKILL ends the VMM: 137), exec (output, status), top shows the VMM.
 case_oci_docker_kill() {
 	oci_only
 	local id
@@ -258,10 +258,14 @@ case_oci_docker_kill() {
 	id=$(cat "$OUT")
 	[[ -n $id ]] || { fail "no container id"; case_result; return; }
 	oci_wait_log "$id" ready
-	oci_cmd exec "${OCI_DOCKER[@]}" exec "$id" true
-	((E2E_RC != 0)) || fail "docker exec succeeded (not supported: expected a refusal)"
-	# docker exec prints the daemon's error on stdout.
-	grep -q "exec is not supported" "$OUT" "$ERR" || fail "docker exec: no 'not supported' message"
+	# A second process in the running VM: its own stdout, stderr and status.
+	oci_cmd exec "${OCI_DOCKER[@]}" exec "$id" sh -c 'echo exec-out; echo exec-err >&2; exit 5'
+	expect_rc 5
+	grep -qx exec-out "$OUT" || fail "docker exec: stdout lacks exec-out"
+	grep -qx exec-err "$ERR" || fail "docker exec: stderr lacks exec-err"
+	oci_cmd exec2 "${OCI_DOCKER[@]}" exec "$id" hostname
+	expect_rc 0
+	[[ $(cat "$OUT") == "${id:0:12}" ]] || fail "docker exec: not in the container's guest"
 	oci_cmd top "${OCI_DOCKER[@]}" top "$id"
 	grep -q microvm "$OUT" || fail "docker top does not show the VMM process"
 	oci_cmd kill "${OCI_DOCKER[@]}" kill "$id"
@@ -310,6 +314,51 @@ case_oci_docker_tty() {
 	case_result
 }
 
+# docker exec into a running container: stdout, stderr and status; stdin (-i); a
+# terminal (-t, -it) sized as the client's (script's pty, 33x101); the container runs on
+# and then stops with its own status.
+case_oci_docker_exec() {
+	oci_only
+	local id in=$E2E_CASE_DIR/in.txt
+	oci_cmd detach "${OCI_DOCKER[@]}" run -d --network none --runtime microvm "$OCI_IMAGE" \
+		sh -c 'trap "echo got-term; exit 7" TERM; echo ready; while :; do sleep 1; done'
+	id=$(cat "$OUT")
+	[[ -n $id ]] || { fail "no container id"; case_result; return; }
+	oci_wait_log "$id" ready
+	# shellcheck disable=SC2016 # expanded by the container's shell
+	oci_cmd exec "${OCI_DOCKER[@]}" exec -e FOO=bar -w /tmp "$id" \
+		sh -c 'echo "exec-out $FOO $(pwd)"; echo exec-err >&2; exit 5'
+	expect_rc 5
+	grep -qx "exec-out bar /tmp" "$OUT" || fail "docker exec: stdout lacks 'exec-out bar /tmp'"
+	grep -qx exec-err "$ERR" || fail "docker exec: stderr lacks exec-err"
+	printf 'abc\ndef\n' >"$in"
+	RUN_STDIN=$in oci_cmd exec-i "${OCI_DOCKER[@]}" exec -i "$id" tr a-z A-Z
+	expect_rc 0
+	expect_stdout "$(printf 'ABC\nDEF')"
+	# The client resizes the exec's terminal once it runs: docker -> shim -> the pty
+	# master -> SIGWINCH to the exec helper -> the VMM -> "resize" -> the guest's pty.
+	oci_cmd exec-t script -qec "stty rows 33 cols 101; ${OCI_DOCKER[*]} exec -t $id \
+		sh -c 'tty; sleep 2; stty size; exit 3'" /dev/null
+	expect_rc 3
+	grep -q '^/dev/pts/[0-9]' "$OUT" || fail "docker exec -t: tty did not name a pseudo-terminal"
+	grep -q '^33 101' "$OUT" || fail "docker exec -t: the terminal is not 33x101"
+	echo typed-line >"$in"
+	RUN_STDIN=$in oci_cmd exec-it script -qec "${OCI_DOCKER[*]} exec -it $id \
+		sh -c 'read x; echo \"got:\$x\"'" /dev/null
+	expect_rc 0
+	grep -q 'got:typed-line' "$OUT" || fail "docker exec -it: the typed line did not arrive"
+	[[ $(oci_docker inspect -f '{{.State.Running}}' "$id") == true ]] ||
+		fail "the container stopped after the execs"
+	oci_cmd stop "${OCI_DOCKER[@]}" stop -t 20 "$id"
+	expect_rc 0
+	oci_cmd wait "${OCI_DOCKER[@]}" wait "$id"
+	[[ $(cat "$OUT") == 7 ]] || fail "status after docker stop: '$(cat "$OUT")', expected 7"
+	oci_docker logs "$id" 2>&1 | grep -qx got-term || fail "the container's trap did not run"
+	oci_cmd rm "${OCI_DOCKER[@]}" rm "$id"
+	expect_no_runtime_state
+	case_result
+}
+
 case_oci_ctr_run() {
 	oci_only
 	oci_cmd ctr "${OCI_CTR[@]}" run --rm --runtime io.containerd.runc.v2 \
@@ -347,9 +396,10 @@ OCI_CASES=(
 	"oci_docker_stdin|docker run -i: stdin reaches the container's command"
 	"oci_docker_env_workdir|docker run -e -w: environment and working directory"
 	"oci_docker_bind|docker run -v: a host directory read and written, :ro refused"
-	"oci_docker_kill|docker kill: 137; docker exec refused; docker top shows the VMM"
+	"oci_docker_kill|docker kill: 137; docker exec output and status; docker top shows the VMM"
 	"oci_docker_stop|docker stop: SIGTERM to the command (or SIGKILL after the grace)"
 	"oci_docker_tty|docker run -t: the command has a pseudo-terminal"
+	"oci_docker_exec|docker exec, -i, -t, -it in a running container, which then stops with its own status"
 	"oci_ctr_run|ctr run --runc-binary microvm: output and exit status 4"
 	"oci_parallel|ten docker run at once: each its own output and status"
 )
