@@ -13,12 +13,10 @@
  */
 #include <errno.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "../../vmm/seccomp.h"
+#include "../../vmm/parked_thread.h"
 #include "vcon_internal.h"
 
 /* Transmit chains per port per round: a busy writer does not starve the control queue. */
@@ -28,14 +26,7 @@
 #define VCON_THREAD_NAME "vcon"
 
 struct vcon_thread {
-	pthread_t thread;
-	pthread_mutex_t park_lock;
-	pthread_cond_t park_cond;
-	/* protected by park_lock */
-	bool ready; /* the thread has set itself up; setup_err says how */
-	int setup_err;
-	bool run;  /* set by resume; the thread clears it when it parks */
-	bool quit; /* set by destroy */
+	struct parked_thread parked; /* blocks signals and loads the console filter itself */
 };
 
 /* One round of work over every queue; 0 or -EIO. */
@@ -143,58 +134,9 @@ static void vcon_serve(struct vcon_device *dev)
 		vcon_wait_broken(dev);
 }
 
-/*
- * Before any guest data: no asynchronous signals here (the main thread takes them from
- * a signalfd), then the role's filter. SIGSYS and the fault signals stay deliverable.
- */
-static int vcon_thread_setup(struct vcon_device *dev)
+static void vcon_serve_thread(void *arg)
 {
-	sigset_t set;
-
-	sigfillset(&set);
-	sigdelset(&set, SIGSYS);
-	sigdelset(&set, SIGSEGV);
-	sigdelset(&set, SIGBUS);
-	sigdelset(&set, SIGILL);
-	sigdelset(&set, SIGFPE);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if (!dev->seccomp)
-		return 0;
-	return seccomp_install(SECCOMP_ROLE_CONSOLE, VCON_THREAD_NAME);
-}
-
-/* Set up and report, then park until resumed, serve until stopped, park again; until quit. */
-static void *vcon_thread_main(void *arg)
-{
-	struct vcon_device *dev = arg;
-	struct vcon_thread *t = dev->thread;
-	int err = vcon_thread_setup(dev);
-
-	pthread_mutex_lock(&t->park_lock);
-	t->setup_err = err;
-	t->ready = true;
-	pthread_cond_broadcast(&t->park_cond);
-	while (err == 0) {
-		while (!t->run && !t->quit)
-			pthread_cond_wait(&t->park_cond, &t->park_lock);
-		if (t->quit)
-			break;
-		pthread_mutex_unlock(&t->park_lock);
-		vcon_serve(dev);
-		pthread_mutex_lock(&t->park_lock);
-		t->run = false;
-		pthread_cond_broadcast(&t->park_cond);
-	}
-	pthread_mutex_unlock(&t->park_lock);
-	return NULL;
-}
-
-static void vcon_thread_free(struct vcon_device *dev)
-{
-	pthread_cond_destroy(&dev->thread->park_cond);
-	pthread_mutex_destroy(&dev->thread->park_lock);
-	free(dev->thread);
-	dev->thread = NULL;
+	vcon_serve(arg);
 }
 
 int vcon_thread_create(struct vcon_device *dev)
@@ -204,59 +146,33 @@ int vcon_thread_create(struct vcon_device *dev)
 
 	if (!t)
 		return -ENOMEM;
-	dev->thread = t;
-	pthread_mutex_init(&t->park_lock, NULL);
-	pthread_cond_init(&t->park_cond, NULL);
-	ret = pthread_create(&t->thread, NULL, vcon_thread_main, dev);
+	ret = parked_thread_create(&t->parked, VCON_THREAD_NAME, SECCOMP_ROLE_CONSOLE,
+				   dev->seccomp, vcon_serve_thread, dev);
 	if (ret) {
-		vcon_thread_free(dev);
-		return -ret;
+		free(t);
+		return ret;
 	}
-	pthread_setname_np(t->thread, VCON_THREAD_NAME);
-	pthread_mutex_lock(&t->park_lock);
-	while (!t->ready)
-		pthread_cond_wait(&t->park_cond, &t->park_lock);
-	ret = t->setup_err;
-	pthread_mutex_unlock(&t->park_lock);
-	if (ret)
-		vcon_thread_destroy(dev); /* the thread has returned already */
-	return ret;
+	dev->thread = t;
+	return 0;
 }
 
 void vcon_thread_resume(struct vcon_device *dev)
 {
-	struct vcon_thread *t = dev->thread;
-
-	if (!t)
-		return;
-	pthread_mutex_lock(&t->park_lock);
-	t->run = true;
-	pthread_cond_broadcast(&t->park_cond);
-	pthread_mutex_unlock(&t->park_lock);
+	if (dev->thread)
+		parked_thread_resume(&dev->thread->parked);
 }
 
 void vcon_thread_park(struct vcon_device *dev)
 {
-	struct vcon_thread *t = dev->thread;
-
-	if (!t)
-		return;
-	pthread_mutex_lock(&t->park_lock);
-	while (t->run)
-		pthread_cond_wait(&t->park_cond, &t->park_lock);
-	pthread_mutex_unlock(&t->park_lock);
+	if (dev->thread)
+		parked_thread_park(&dev->thread->parked);
 }
 
 void vcon_thread_destroy(struct vcon_device *dev)
 {
-	struct vcon_thread *t = dev->thread;
-
-	if (!t)
+	if (!dev->thread)
 		return;
-	pthread_mutex_lock(&t->park_lock);
-	t->quit = true;
-	pthread_cond_broadcast(&t->park_cond);
-	pthread_mutex_unlock(&t->park_lock);
-	pthread_join(t->thread, NULL);
-	vcon_thread_free(dev);
+	parked_thread_destroy(&dev->thread->parked);
+	free(dev->thread);
+	dev->thread = NULL;
 }
