@@ -25,14 +25,20 @@
 # from the guest's /proc/uptime (10 ms steps); each figure is the median over
 # BENCH_META_RUNS runs (the VMMs alternating) of BENCH_META_REPS repetitions in each boot
 # (the targets taking turns within each). Host caches stay warm for everybody.
-# No interpreter is in the tree (the guest is busybox), so there is no program-start
-# figure.
+# Program start (work py): where the host has Debian's python3, the tree also holds a
+# Python closure (py/: the interpreter, the shared libraries it and its extension modules
+# load, and its standard library with Debian's compiled __pycache__; test suites, idle,
+# tkinter, lib2to3, distutils, pydoc data and the static-link kit left out), and
+# the guest times `chroot py python3 -c 'import json, email, http.client'` on each target:
+# the issue's program that stats, opens and reads hundreds of files, through failed
+# lookups along its search path. The other workloads run on mods/, the cut modules.
 #
 # Under emulation (the nested helper VM) a FUSE round trip costs milliseconds, so there
 # the defaults shrink: three parts of the tree (BENCH_META_PARTS), 4 KiB files, and no
 # `never` share (BENCH_META_MODES).
 #
-# Environment: BENCH_META_RUNS (default 1), BENCH_META_REPS (default 2),
+# Environment: BENCH_META_PYTHON (default /usr/bin/python3; "none": no py workload),
+# BENCH_META_RUNS (default 1), BENCH_META_REPS (default 2),
 # BENCH_META_FILE_KIB (default 4 nested, 16
 # otherwise), BENCH_META_PARTS (paths in the tree to keep; default all, nested
 # "kernel/drivers/net kernel/fs kernel/crypto"), BENCH_META_MODES (default "never auto
@@ -49,6 +55,8 @@ else
 fi
 METAB_VIRTIOFSD=${MICROVM_BENCH_VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
 METAB_WORKS=(find ls read)
+# What the guest runs for the py workload (it prints the module count, which must agree).
+METAB_PY_IMPORT='import json, email, http.client, sys; print(len(sys.modules))'
 METAB_PHASES=(cold warm)
 
 # --- the tree ----------------------------------------------------------------------------
@@ -97,8 +105,42 @@ metab_src() {
 
 # Where the tree's tar file lives (the asset cache, read-only but readable in L1).
 metab_tar_path() {
-	printf '%s/bench/meta-tree-%s-%sk-%s.tar\n' "$(e2e_cache_dir)" \
-		"$(basename "$(metab_src)")" "$(metab_kib)" "$(metab_parts | cksum | cut -d' ' -f1)"
+	local py=nopy
+	[[ -z $(metab_python) ]] || py=py$(basename "$(metab_python)")
+	printf '%s/bench/meta-tree-%s-%sk-%s-%s.tar\n' "$(e2e_cache_dir)" \
+		"$(basename "$(metab_src)")" "$(metab_kib)" "$(metab_parts | cksum | cut -d' ' -f1)" "$py"
+}
+
+# The interpreter for the py workload (its real path), or nothing.
+metab_python() {
+	local py=${BENCH_META_PYTHON:-/usr/bin/python3}
+	[[ $py != none && -x $py ]] || return 0
+	readlink -f "$py"
+}
+
+# Copy of the interpreter PY's closure into DST (a root for chroot): the binary as
+# /usr/bin/python3, the libraries it and its extension modules need (merged /usr: lib and
+# lib64 are links), and its standard library without the test suites.
+metab_copy_python() {
+	local py=$1 dst=$2 stdlib lib
+	stdlib=/usr/lib/$(basename "$py")
+	[[ -d $stdlib ]] || {
+		e2e_log "meta: no standard library at $stdlib"
+		return 1
+	}
+	mkdir -p "$dst/usr/bin" "$dst/usr/lib/x86_64-linux-gnu" "$dst/usr/lib64"
+	ln -s usr/lib "$dst/lib" && ln -s usr/lib64 "$dst/lib64"
+	cp "$py" "$dst/usr/bin/python3"
+	tar -C /usr/lib --exclude=test --exclude=tests --exclude=idlelib --exclude=tkinter \
+		--exclude="config-*" --exclude=lib2to3 --exclude=pydoc_data --exclude=distutils \
+		-cf - "$(basename "$stdlib")" | tar -C "$dst/usr/lib" -xf -
+	for lib in $(ldd "$py" "$stdlib"/lib-dynload/*.so 2>/dev/null |
+		awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*ld-linux/ { print $1 }' | sort -u); do
+		case $lib in
+		*/ld-linux*) cp -L "$lib" "$dst/usr/lib64/" ;;
+		*) cp -L "$lib" "$dst/usr/lib/x86_64-linux-gnu/" ;;
+		esac
+	done
 }
 
 # Copy of SRC (or of its parts, metab_parts) in DST with every file cut to
@@ -144,7 +186,10 @@ metab_prepare() {
 	mkdir -p "${tar%/*}" 2>/dev/null && touch "$tar.part" 2>/dev/null ||
 		tar=${TMPDIR:-/tmp}/$(basename "$tar")
 	stage=$(mktemp -d "${TMPDIR:-/tmp}/meta-tree.XXXXXX")
-	metab_copy_tree "$src" "$stage" && tar -C "$stage" -cf "$tar.part" . &&
+	mkdir -p "$stage/mods" &&
+		metab_copy_tree "$src" "$stage/mods" &&
+		{ [[ -z $(metab_python) ]] || metab_copy_python "$(metab_python)" "$stage/py"; } &&
+		tar -C "$stage" -cf "$tar.part" . &&
 		mv "$tar.part" "$tar"
 	rm -rf "$stage"
 	[[ -s $tar ]] && printf '%s\n' "$tar"
@@ -159,6 +204,8 @@ metab_prepare() {
 metab_guest_script() {
 	printf '# guest.sh: run by the metadata benchmark guest (tests/bench/cases_meta.sh)\n'
 	printf 'reps=%d\n' "$BENCH_META_REPS"
+	printf 'works="%s"\n' "${METAB_WORKS[*]}"
+	printf "py_import='%s'\n" "$METAB_PY_IMPORT"
 	cat <<'GUEST'
 cd /
 # Centiseconds since boot, in T; no fork (busybox date has no %N).
@@ -168,9 +215,10 @@ stamp() {
 }
 work() {
 	case $2 in
-	find) N=$(find "$1" | wc -l) ;;
-	ls) N=$(ls -lR "$1" | wc -l) ;;
-	read) N=$(tar cf - -C "$1" . | wc -c) ;;
+	find) N=$(find "$1/mods" | wc -l) ;;
+	ls) N=$(ls -lR "$1/mods" | wc -l) ;;
+	read) N=$(tar cf - -C "$1/mods" . | wc -c) ;;
+	py) N=$(PYTHONDONTWRITEBYTECODE=1 chroot "$1/py" /usr/bin/python3 -c "$py_import") ;;
 	esac
 }
 measure() {
@@ -205,7 +253,7 @@ done
 # host (other guests, emulation) is shared out rather than landing on one target.
 rep=0
 while [ $rep -lt "$reps" ]; do
-	for w in find ls read; do
+	for w in $works; do
 		for t; do
 			fresh "$t"
 			measure "$t" "/mnt/$t" "$w" cold
@@ -239,7 +287,7 @@ metab_setup() {
 	tar -C "$METAB_TREE" -xf "$tar" || return 1
 	# guest.sh is part of the tree for every target (the tmpfs copy too).
 	metab_guest_script >"$METAB_TREE/guest.sh"
-	METAB_ENTRIES=$(find "$METAB_TREE" | wc -l)
+	METAB_ENTRIES=$(find "$METAB_TREE/mods" | wc -l)
 }
 
 # One boot, a share per cache mode; the immutable one is mounted first. Every share keeps
@@ -418,11 +466,18 @@ metab_report() {
 	done
 	metab_goal "cold read (immutable / qemu-virtiofsd)" "$(metab_median immutable read cold)" \
 		"$(metab_median peer read cold)" 0.5
+	if [[ " ${METAB_WORKS[*]} " == *" py "* ]]; then
+		metab_goal "cold python start (immutable / tmpfs)" "$(metab_median immutable py cold)" \
+			"$(metab_median tmpfs py cold)" 3
+		metab_goal "warm python start (immutable / tmpfs)" "$(metab_median immutable py warm)" \
+			"$(metab_median tmpfs py warm)" 1.3
+	fi
 	return "$status"
 }
 
 bench_meta() {
-	local i t w p status=0 METAB_MODES
+	local i t w p status=0 METAB_MODES METAB_WORKS=("${METAB_WORKS[@]}")
+	[[ -z $(metab_python) ]] || METAB_WORKS+=(py)
 	metab_kib >/dev/null
 	metab_parts >/dev/null
 	metab_modes >/dev/null
