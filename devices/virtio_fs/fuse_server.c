@@ -92,6 +92,7 @@ static int server_start_backend(struct fuse_server *srv, const struct fuse_serve
 	struct pt_config pc = {
 		.root = cfg->shared_dir,
 		.readonly = cfg->readonly,
+		.unchanging = cfg->cache == CACHE_IMMUTABLE,
 		.max_lock_waiters = cfg->max_lock_waiters,
 		.fd_budget = cfg->fd_budget,
 	};

@@ -32,6 +32,12 @@ struct pt_inode {
 	uint32_t lprev, lnext; /* LRU of closable descriptors, oldest first; 0 ends */
 	bool used, hashed, on_lru, no_handle;
 	struct file_handle *fh; /* how to reopen it once evicted */
+	/*
+	 * Listed but never opened (pt_itab_insert_listed): its name in directory slot
+	 * `parent`, which it pins (refs) until it is opened or freed; 0 and NULL otherwise.
+	 */
+	uint32_t parent;
+	char *name;
 };
 
 struct pt_itab {
@@ -200,6 +206,8 @@ static int slot_reopen(struct pt_itab *t, struct pt_inode *s)
 	return 0;
 }
 
+static void slot_unpin(struct pt_itab *t, uint32_t idx);
+
 static void slot_free(struct pt_itab *t, uint32_t idx)
 {
 	struct pt_inode *s = &t->slot[idx];
@@ -211,10 +219,29 @@ static void slot_free(struct pt_itab *t, uint32_t idx)
 		t->open_fds--;
 	}
 	free(s->fh);
-	uint32_t gen = s->gen + 1;
+	free(s->name);
+	uint32_t gen = s->gen + 1, parent = s->parent;
 	*s = (struct pt_inode){ .fd = -1, .gen = gen ? gen : 1, .hnext = t->free_head };
 	t->free_head = idx;
 	t->count--;
+	if (parent)
+		slot_unpin(t, parent);
+}
+
+/*
+ * Drops one pin (a request's, or a listed child's on its directory): an inode nobody
+ * looks up any more goes, one still known becomes evictable again.
+ */
+static void slot_unpin(struct pt_itab *t, uint32_t idx)
+{
+	struct pt_inode *s = &t->slot[idx];
+
+	if (!s->used || s->refs == 0 || --s->refs > 0)
+		return;
+	if (s->nlookup == 0 && idx != PT_ROOT_INDEX)
+		slot_free(t, idx);
+	else
+		lru_push(t, idx);
 }
 
 static int slot_alloc(struct pt_itab *t, uint32_t *idx)
@@ -240,6 +267,51 @@ static int slot_alloc(struct pt_itab *t, uint32_t *idx)
 	*idx = t->nslots++;
 	t->slot[*idx] = (struct pt_inode){ .fd = -1, .gen = 1 };
 	return 0;
+}
+
+#define ITAB_MAX_LISTED_DEPTH 64U /* listed inodes under listed ones: bounded recursion */
+
+static int slot_open(struct pt_itab *t, uint32_t idx, unsigned depth);
+
+/*
+ * A listed inode's first use: open its name in its directory (one component, never "."
+ * or "..", with O_NOFOLLOW: it cannot leave the directory) and check that the name still
+ * means the inode that was listed; then it is an ordinary slot and lets its directory go.
+ */
+static int slot_open_listed(struct pt_itab *t, uint32_t idx, unsigned depth)
+{
+	struct pt_inode *s = &t->slot[idx];
+	uint32_t parent = s->parent;
+	struct stat st;
+	int fd, err = t->slot[parent].fd < 0 ? slot_open(t, parent, depth + 1) : 0;
+
+	if (err)
+		return err;
+	evict(t, 0);
+	fd = openat(t->slot[parent].fd, s->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESTALE : -errno;
+	if (fstat(fd, &st) != 0 || st.st_dev != s->dev || st.st_ino != s->ino) {
+		close(fd);
+		return -ESTALE; /* the host broke the immutable promise: not that inode */
+	}
+	s->fd = fd;
+	t->open_fds++;
+	free(s->name);
+	s->name = NULL;
+	s->parent = 0;
+	slot_unpin(t, parent);
+	return 0;
+}
+
+/* A descriptor for a slot that has none: opened by name once listed, else by handle. */
+static int slot_open(struct pt_itab *t, uint32_t idx, unsigned depth)
+{
+	if (depth > ITAB_MAX_LISTED_DEPTH)
+		return -ELOOP;
+	if (t->slot[idx].name)
+		return slot_open_listed(t, idx, depth);
+	return slot_reopen(t, &t->slot[idx]);
 }
 
 /* The slot for nodeid, or 0 when the guest names something that is not there. */
@@ -318,6 +390,7 @@ void pt_itab_destroy(struct pt_itab *t)
 		if (t->slot[i].used && t->slot[i].fd >= 0)
 			close(t->slot[i].fd);
 		free(t->slot[i].fh);
+		free(t->slot[i].name);
 	}
 	if (t->mount_fd >= 0)
 		close(t->mount_fd);
@@ -336,7 +409,7 @@ int pt_itab_get(struct pt_itab *t, uint64_t nodeid, struct pt_iref *ref)
 	if (!idx)
 		err = -ESTALE;
 	else if (t->slot[idx].fd < 0)
-		err = slot_reopen(t, &t->slot[idx]);
+		err = slot_open(t, idx, 0);
 	if (!err) {
 		struct pt_inode *s = &t->slot[idx];
 
@@ -352,13 +425,7 @@ int pt_itab_get(struct pt_itab *t, uint64_t nodeid, struct pt_iref *ref)
 void pt_itab_put(struct pt_itab *t, const struct pt_iref *ref)
 {
 	pthread_mutex_lock(&t->lock);
-	struct pt_inode *s = &t->slot[ref->idx];
-	if (s->refs > 0 && --s->refs == 0) {
-		if (s->nlookup == 0 && ref->idx != PT_ROOT_INDEX)
-			slot_free(t, ref->idx);
-		else
-			lru_push(t, ref->idx);
-	}
+	slot_unpin(t, ref->idx);
 	evict(t, 0);
 	pthread_mutex_unlock(&t->lock);
 }
@@ -440,6 +507,63 @@ int pt_itab_insert(struct pt_itab *t, int fd, const struct stat *st, uint64_t *n
 	pthread_mutex_unlock(&t->lock);
 	if (fd >= 0)
 		close(fd);
+	return err;
+}
+
+/* Under the lock: a new slot for an inode seen in directory slot parent, not opened. */
+static int insert_listed_new(struct pt_itab *t, uint32_t parent, const char *name,
+			     const struct stat *st, uint32_t *idx)
+{
+	char *copy = strdup(name);
+	int err = copy ? slot_alloc(t, idx) : -ENOMEM;
+
+	if (err) {
+		free(copy);
+		return err;
+	}
+	t->slot[*idx].dev = st->st_dev;
+	t->slot[*idx].ino = st->st_ino;
+	t->slot[*idx].type = st->st_mode & S_IFMT;
+	t->slot[*idx].nlookup = 1;
+	t->slot[*idx].used = true;
+	t->slot[*idx].parent = parent;
+	t->slot[*idx].name = copy;
+	t->slot[parent].refs++;
+	lru_remove(t, parent); /* pinned: its descriptor stays for the child's first use */
+	t->count++;
+	hash_link(t, *idx);
+	hash_maybe_grow(t);
+	return 0;
+}
+
+int pt_itab_insert_listed(struct pt_itab *t, uint64_t parent_nodeid, const char *name,
+			  const struct stat *st, uint64_t *nodeid, uint64_t *gen)
+{
+	uint32_t parent, idx;
+	int err = 0;
+
+	pthread_mutex_lock(&t->lock);
+	parent = slot_of(t, parent_nodeid);
+	idx = parent ? hash_find(t, st->st_dev, st->st_ino) : 0;
+	if (!parent) {
+		err = -ESTALE;
+	} else if (idx) {
+		struct pt_inode *s = &t->slot[idx];
+
+		if (s->on_lru) { /* recently used again: to the young end */
+			lru_remove(t, idx);
+			lru_push(t, idx);
+		}
+		if (s->nlookup < UINT64_MAX)
+			s->nlookup++;
+	} else {
+		err = insert_listed_new(t, parent, name, st, &idx);
+	}
+	if (!err) {
+		*nodeid = make_nodeid(t, idx);
+		*gen = idx == PT_ROOT_INDEX ? 0 : t->slot[idx].gen;
+	}
+	pthread_mutex_unlock(&t->lock);
 	return err;
 }
 

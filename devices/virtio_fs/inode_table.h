@@ -48,6 +48,14 @@ void pt_itab_put(struct pt_itab *t, const struct pt_iref *ref);
  */
 MUST_CHECK int pt_itab_insert(struct pt_itab *t, int fd, const struct stat *st, uint64_t *nodeid,
 			      uint64_t *gen);
+/*
+ * Records one more lookup of the inode that `name` in directory parent_nodeid had when it
+ * was listed (attributes st), without opening it: for trees that do not change (cache:
+ * immutable). The name is opened on first use, beneath the directory and checked to be
+ * the same inode (else -ESTALE); until then the directory stays pinned.
+ */
+MUST_CHECK int pt_itab_insert_listed(struct pt_itab *t, uint64_t parent_nodeid, const char *name,
+				     const struct stat *st, uint64_t *nodeid, uint64_t *gen);
 /* Drops n lookups (saturating at zero); the inode goes when none remain and none are pinned. */
 void pt_itab_forget(struct pt_itab *t, uint64_t nodeid, uint64_t n);
 /* Forgets every inode but the root (DESTROY). */

@@ -201,6 +201,7 @@ int pt_create(const struct pt_config *cfg, struct pt **out)
 		return -ENOMEM;
 	pt->proc_fd = pt->syncfs_fd = -1;
 	pt->readonly = cfg->readonly;
+	pt->unchanging = cfg->unchanging && cfg->readonly;
 	raise_nofile();
 	err = pt_open_root(pt, cfg->root, &root_fd, &st);
 	if (!err) {

@@ -12,6 +12,7 @@ struct pt_config {
 	bool readonly;		   /* every modifying op answers EROFS; files open read-only */
 	unsigned max_lock_waiters; /* SETLKW requests waiting at once; 0: 2 */
 	unsigned fd_budget;	   /* inode descriptors kept open; 0: 3/4 of RLIMIT_NOFILE */
+	bool unchanging;	   /* cache: immutable: READDIRPLUS entries are opened lazily */
 };
 
 struct pt;

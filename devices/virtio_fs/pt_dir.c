@@ -75,9 +75,23 @@ static bool is_dot_or_dotdot(const char *name)
 	return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
 }
 
+/*
+ * READDIRPLUS's lookup of one entry of directory dir (stream fd): opened now, or on an
+ * unchanging tree only stat'ed, its descriptor opened on first use (one system call per
+ * entry instead of two: most listed entries are never used beyond their attributes).
+ */
+static int dir_lookup(struct pt *pt, uint64_t dir, int fd, const char *name, struct fuse_entry *e)
+{
+	if (!pt->unchanging)
+		return pt_lookup_at(pt, fd, name, e);
+	if (fstatat(fd, name, &e->attr, AT_SYMLINK_NOFOLLOW) != 0)
+		return -errno;
+	return pt_itab_insert_listed(pt->itab, dir, name, &e->attr, &e->nodeid, &e->generation);
+}
+
 /* Hands one entry over; for PLUS looks it up first and undoes that if it did not fit. */
-static int dir_emit(struct pt *pt, int fd, const struct pt_dirent64 *ent, bool plus,
-		    fuse_dir_fill_fn fill, void *sink)
+static int dir_emit(struct pt *pt, uint64_t dir, int fd, const struct pt_dirent64 *ent,
+		    bool plus, fuse_dir_fill_fn fill, void *sink)
 {
 	size_t namelen = strnlen(ent->d_name, ent->d_reclen - offsetof(struct pt_dirent64, d_name));
 	struct fuse_entry e = { 0 };
@@ -86,7 +100,7 @@ static int dir_emit(struct pt *pt, int fd, const struct pt_dirent64 *ent, bool p
 
 	/* "." and "..": the kernel ignores their attributes, so they get no lookup to leak. */
 	if (plus && !is_dot_or_dotdot(ent->d_name)) {
-		if (pt_lookup_at(pt, fd, ent->d_name, &e) != 0)
+		if (dir_lookup(pt, dir, fd, ent->d_name, &e) != 0)
 			memset(&e, 0, sizeof(e)); /* gone already: name only */
 		else if (type == DT_UNKNOWN)
 			type = (e.attr.st_mode & S_IFMT) >> 12;
@@ -111,7 +125,7 @@ int pt_op_readdir(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t 
 	pthread_mutex_lock(&hr.dir->lock);
 	err = dir_seek(hr.dir, hr.fd, off);
 	while (!err && (ent = dir_next(hr.dir, hr.fd, &err)) != NULL) {
-		int rc = dir_emit(pt, hr.fd, ent, plus, fill, sink);
+		int rc = dir_emit(pt, nodeid, hr.fd, ent, plus, fill, sink);
 
 		if (rc != 0) {
 			err = rc < 0 ? rc : 0; /* 1: the reply is full */

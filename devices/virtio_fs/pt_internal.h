@@ -16,6 +16,7 @@ struct pt {
 	int proc_fd;   /* /proc/self/fd, O_PATH: reopening inodes without path strings */
 	int syncfs_fd; /* the root, readable: syncfs needs a real descriptor */
 	bool readonly;
+	bool unchanging; /* readonly and promised unchanged: pt_itab_insert_listed for listings */
 	/* Set at INIT, read by every request. */
 	_Atomic bool writeback, killpriv_v2;
 	_Atomic bool no_openat2; /* the host kernel predates openat2 (5.6) */
