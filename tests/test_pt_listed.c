@@ -216,6 +216,26 @@ START_TEST(forgetting_a_listed_entry_lets_its_directory_go)
 }
 END_TEST
 
+/* A LOOKUP of a listed name (the guest dropped the dentry, its FORGET still on the way). */
+START_TEST(a_lookup_of_a_listed_name_gives_it_its_descriptor)
+{
+	struct listing l;
+	struct fuse_entry e;
+	uint64_t f07;
+
+	list(FUSE_ROOT_ID, &l);
+	f07 = listed(&l, "f07");
+	ck_assert_int_eq(ops->lookup(pt, &ctx, FUSE_ROOT_ID, "f07", &e), 0);
+	ck_assert_uint_eq(e.nodeid, f07);
+	ck_assert_uint_eq(e.attr.st_ino, host_ino("f07"));
+	ck_assert_uint_eq(stats().open_inode_fds, 2);
+	ops->forget(pt, f07, 1); /* the lookup's */
+	forget_listing(&l);
+	ck_assert_uint_eq(stats().inodes, 1);
+	ck_assert_uint_eq(stats().open_inode_fds, 1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pt_listed");
@@ -228,6 +248,7 @@ int main(void)
 	tcase_add_test(t, a_listed_name_that_now_means_another_inode_is_stale);
 	tcase_add_test(t, a_listed_entry_pins_its_directory_until_it_is_opened_or_forgotten);
 	tcase_add_test(t, forgetting_a_listed_entry_lets_its_directory_go);
+	tcase_add_test(t, a_lookup_of_a_listed_name_gives_it_its_descriptor);
 	suite_add_tcase(s, t);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -271,6 +271,20 @@ static int slot_alloc(struct pt_itab *t, uint32_t *idx)
 
 #define ITAB_MAX_LISTED_DEPTH 64U /* listed inodes under listed ones: bounded recursion */
 
+/* A listed slot gets its descriptor: an ordinary slot from now on, its directory let go. */
+static void slot_settle(struct pt_itab *t, uint32_t idx, int fd)
+{
+	struct pt_inode *s = &t->slot[idx];
+	uint32_t parent = s->parent;
+
+	s->fd = fd;
+	t->open_fds++;
+	free(s->name);
+	s->name = NULL;
+	s->parent = 0;
+	slot_unpin(t, parent);
+}
+
 static int slot_open(struct pt_itab *t, uint32_t idx, unsigned depth);
 
 /*
@@ -295,12 +309,7 @@ static int slot_open_listed(struct pt_itab *t, uint32_t idx, unsigned depth)
 		close(fd);
 		return -ESTALE; /* the host broke the immutable promise: not that inode */
 	}
-	s->fd = fd;
-	t->open_fds++;
-	free(s->name);
-	s->name = NULL;
-	s->parent = 0;
-	slot_unpin(t, parent);
+	slot_settle(t, idx, fd);
 	return 0;
 }
 
@@ -453,14 +462,19 @@ static bool insert_existing(struct pt_itab *t, uint32_t idx, int *fd)
 	struct pt_inode *s = &t->slot[idx];
 
 	if (s->fd < 0) {
-		if (!same_inode_as_evicted(s, *fd)) {
+		/* A listed slot has no handle to compare: (dev, ino) is all it knows. */
+		if (!s->name && !same_inode_as_evicted(s, *fd)) {
 			hash_unlink(t, idx); /* the old inode is gone; its number was reused */
 			return false;
 		}
 		evict(t, 0);
-		s->fd = *fd;
+		if (s->name) {
+			slot_settle(t, idx, *fd);
+		} else {
+			s->fd = *fd;
+			t->open_fds++;
+		}
 		*fd = -1;
-		t->open_fds++;
 		lru_push(t, idx);
 	}
 	if (s->on_lru) { /* recently used again: to the young end */
