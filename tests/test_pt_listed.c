@@ -236,6 +236,56 @@ START_TEST(a_lookup_of_a_listed_name_gives_it_its_descriptor)
 }
 END_TEST
 
+struct pieces {
+	unsigned n, budget;
+	uint64_t last_off;
+	uint64_t nodeids[NFILES + 4];
+};
+
+static int fill_pieces(void *sink, const char *name, size_t len, uint64_t ino, unsigned type,
+		       uint64_t off, const struct fuse_entry *e)
+{
+	struct pieces *p = sink;
+
+	(void)name;
+	(void)len;
+	(void)ino;
+	(void)type;
+	if (p->budget == 0)
+		return 1;
+	p->budget--;
+	ck_assert_uint_lt(p->n, NFILES + 4);
+	p->nodeids[p->n++] = e ? e->nodeid : 0;
+	p->last_off = off;
+	return 0;
+}
+
+/* Open-less READDIRPLUS in small pieces: every entry once, then the end, then nothing. */
+START_TEST(readdir_without_a_handle_in_pieces_reaches_the_end_once)
+{
+	struct pieces p = { .n = 0 };
+	unsigned before;
+
+	do {
+		before = p.n;
+		p.budget = 5;
+		ck_assert_int_eq(ops->readdir_at(pt, &ctx, FUSE_ROOT_ID, p.last_off, true,
+						 fill_pieces, &p), 0);
+	} while (p.n > before);
+	ck_assert_uint_eq(p.n, NFILES + 3);
+	/* At the remembered end: empty, again and again. */
+	p.budget = 5;
+	ck_assert_int_eq(ops->readdir_at(pt, &ctx, FUSE_ROOT_ID, p.last_off, true, fill_pieces, &p),
+			 0);
+	ck_assert_uint_eq(p.n, NFILES + 3);
+	ck_assert_uint_eq(stats().inodes, NFILES + 2);
+	for (unsigned i = 0; i < p.n; i++)
+		if (p.nodeids[i])
+			ops->forget(pt, p.nodeids[i], 1);
+	ck_assert_uint_eq(stats().inodes, 1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pt_listed");
@@ -249,6 +299,7 @@ int main(void)
 	tcase_add_test(t, a_listed_entry_pins_its_directory_until_it_is_opened_or_forgotten);
 	tcase_add_test(t, forgetting_a_listed_entry_lets_its_directory_go);
 	tcase_add_test(t, a_lookup_of_a_listed_name_gives_it_its_descriptor);
+	tcase_add_test(t, readdir_without_a_handle_in_pieces_reaches_the_end_once);
 	suite_add_tcase(s, t);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

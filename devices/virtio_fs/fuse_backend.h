@@ -129,6 +129,9 @@ struct fuse_backend_ops {
 		       uint64_t *fh);
 	int (*readdir)(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh,
 		       uint64_t off, bool plus, fuse_dir_fill_fn fill, void *sink);
+	/* Optional: READDIR without an open handle (open-less sessions). */
+	int (*readdir_at)(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t off,
+			  bool plus, fuse_dir_fill_fn fill, void *sink);
 	int (*releasedir)(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh);
 	int (*fsyncdir)(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh,
 			bool datasync);

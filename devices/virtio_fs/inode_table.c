@@ -38,6 +38,7 @@ struct pt_inode {
 	 */
 	uint32_t parent;
 	char *name;
+	uint64_t dir_end; /* unchanging directories: the cookie after the last entry; 0 unknown */
 };
 
 struct pt_itab {
@@ -616,6 +617,21 @@ unsigned pt_itab_shrink(struct pt_itab *t, unsigned want)
 	unsigned n = evict(t, want);
 	pthread_mutex_unlock(&t->lock);
 	return n;
+}
+
+uint64_t pt_itab_dir_end(struct pt_itab *t, const struct pt_iref *ref)
+{
+	pthread_mutex_lock(&t->lock);
+	uint64_t end = t->slot[ref->idx].dir_end;
+	pthread_mutex_unlock(&t->lock);
+	return end;
+}
+
+void pt_itab_set_dir_end(struct pt_itab *t, const struct pt_iref *ref, uint64_t end)
+{
+	pthread_mutex_lock(&t->lock);
+	t->slot[ref->idx].dir_end = end;
+	pthread_mutex_unlock(&t->lock);
 }
 
 void pt_itab_get_stats(struct pt_itab *t, struct pt_itab_stats *st)

@@ -63,6 +63,10 @@ void pt_itab_forget_all(struct pt_itab *t);
 /* After EMFILE/ENFILE: closes some evictable descriptors; returns how many. */
 unsigned pt_itab_shrink(struct pt_itab *t, unsigned want);
 
+/* A pinned directory's end cookie, remembered for trees that do not change; 0: unknown. */
+uint64_t pt_itab_dir_end(struct pt_itab *t, const struct pt_iref *ref);
+void pt_itab_set_dir_end(struct pt_itab *t, const struct pt_iref *ref, uint64_t end);
+
 void pt_itab_get_stats(struct pt_itab *t, struct pt_itab_stats *st);
 
 #endif

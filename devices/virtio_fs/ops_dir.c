@@ -45,14 +45,20 @@ static int dir_fill(void *opaque, const char *name, size_t namelen, uint64_t ino
 	return 0;
 }
 
-static int readdir_into_reply(struct fuse_req *r, const struct fuse_read_in *in, bool plus)
+/* handle_less: an open-less session whose backend reads directories without a handle. */
+static int readdir_into_reply(struct fuse_req *r, const struct fuse_read_in *in, bool plus,
+			      bool handle_less)
 {
 	struct dir_sink s = { .r = r, .plus = plus };
 	int err;
 
 	s.left = in->size < r->out.left ? in->size : r->out.left;
-	err = FUSE_CALL(r, readdir, &r->ctx, r->hdr.nodeid, in->fh, in->offset, plus, dir_fill,
-			&s);
+	if (handle_less)
+		err = r->srv->ops->readdir_at(r->srv->be, &r->ctx, r->hdr.nodeid, in->offset, plus,
+					      dir_fill, &s);
+	else
+		err = FUSE_CALL(r, readdir, &r->ctx, r->hdr.nodeid, in->fh, in->offset, plus,
+				dir_fill, &s);
 	/* Entries already encoded (and, for PLUS, looked up) must reach the guest. */
 	if (err < 0 && r->out_len > 0)
 		return 0;
@@ -68,11 +74,13 @@ static int do_readdir(struct fuse_req *r, bool plus)
 	if (fuse_req_fixed(r, &in, sizeof(in)))
 		return -EINVAL;
 	if (!atomic_load_explicit(&r->srv->opendir_less, memory_order_relaxed))
-		return readdir_into_reply(r, &in, plus);
+		return readdir_into_reply(r, &in, plus, false);
+	if (r->srv->ops->readdir_at)
+		return readdir_into_reply(r, &in, plus, true);
 	err = fuse_temp_open(r, true, &in.fh);
 	if (err)
 		return err;
-	err = readdir_into_reply(r, &in, plus);
+	err = readdir_into_reply(r, &in, plus, false);
 	fuse_temp_close(r, true, in.fh);
 	return err;
 }

@@ -407,6 +407,7 @@ const struct fuse_backend_ops pt_backend_ops = {
 	.copy_file_range = pt_op_copy_file_range,
 	.opendir = pt_op_opendir,
 	.readdir = pt_op_readdir,
+	.readdir_at = pt_op_readdir_at,
 	.releasedir = pt_op_releasedir,
 	.fsyncdir = pt_op_fsyncdir,
 	.setxattr = pt_op_setxattr,

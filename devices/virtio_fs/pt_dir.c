@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <dirent.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -112,30 +113,79 @@ static int dir_emit(struct pt *pt, uint64_t dir, int fd, const struct pt_dirent6
 	return rc;
 }
 
+/*
+ * Entries of directory stream fd (node dir) from cookie off into fill, until the reply is
+ * full or the directory ends (*at_end).
+ */
+static int dir_fill(struct pt *pt, uint64_t dir, struct pt_dir *d, int fd, uint64_t off,
+		    bool plus, fuse_dir_fill_fn fill, void *sink, bool *at_end)
+{
+	const struct pt_dirent64 *ent;
+	int err = dir_seek(d, fd, off);
+
+	*at_end = false;
+	while (!err && (ent = dir_next(d, fd, &err)) != NULL) {
+		int rc = dir_emit(pt, dir, fd, ent, plus, fill, sink);
+
+		if (rc != 0)
+			return rc < 0 ? rc : 0; /* 1: the reply is full */
+		d->pos += ent->d_reclen;
+		d->off = (uint64_t)ent->d_off;
+	}
+	*at_end = !err;
+	return err;
+}
+
 int pt_op_readdir(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh, uint64_t off,
 		  bool plus, fuse_dir_fill_fn fill, void *sink)
 {
 	struct pt *pt = be;
 	struct pt_href hr;
-	const struct pt_dirent64 *ent;
+	bool at_end;
 	int err = pt_htab_get(pt->htab, fh, true, &hr);
 
 	if (err)
 		return err;
 	pthread_mutex_lock(&hr.dir->lock);
-	err = dir_seek(hr.dir, hr.fd, off);
-	while (!err && (ent = dir_next(hr.dir, hr.fd, &err)) != NULL) {
-		int rc = dir_emit(pt, nodeid, hr.fd, ent, plus, fill, sink);
-
-		if (rc != 0) {
-			err = rc < 0 ? rc : 0; /* 1: the reply is full */
-			break;
-		}
-		hr.dir->pos += ent->d_reclen;
-		hr.dir->off = (uint64_t)ent->d_off;
-	}
+	err = dir_fill(pt, nodeid, hr.dir, hr.fd, off, plus, fill, sink, &at_end);
 	pthread_mutex_unlock(&hr.dir->lock);
 	pt_htab_put(pt->htab, &hr);
+	return err;
+}
+
+/*
+ * Open-less sessions (cache: immutable): one READDIR without a handle. The directory's
+ * end is remembered, so the request the guest sends only to learn that it has seen every
+ * entry (one per directory listing) costs no system call.
+ */
+int pt_op_readdir_at(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t off,
+		     bool plus, fuse_dir_fill_fn fill, void *sink)
+{
+	struct pt *pt = be;
+	struct pt_iref ir;
+	struct pt_dir *d;
+	bool at_end;
+	int fd, err = pt_get_dir(pt, nodeid, &ir);
+
+	if (err)
+		return err;
+	if (off != 0 && off == pt_itab_dir_end(pt->itab, &ir)) {
+		pt_itab_put(pt->itab, &ir);
+		return 0;
+	}
+	d = malloc(sizeof(*d));
+	fd = d ? pt_reopen(pt, &ir, O_RDONLY | O_DIRECTORY) : -ENOMEM;
+	err = fd < 0 ? fd : 0;
+	if (!err) {
+		d->off = 0;
+		d->pos = d->len = 0;
+		err = dir_fill(pt, nodeid, d, fd, off, plus, fill, sink, &at_end);
+		if (!err && at_end && pt->unchanging)
+			pt_itab_set_dir_end(pt->itab, &ir, d->off);
+		close(fd);
+	}
+	free(d);
+	pt_itab_put(pt->itab, &ir);
 	return err;
 }
 

@@ -102,6 +102,8 @@ int pt_op_copy_file_range(void *be, const struct fuse_ctx *c, uint64_t nodeid_in
 int pt_op_opendir(void *be, const struct fuse_ctx *c, uint64_t nodeid, int flags, uint64_t *fh);
 int pt_op_readdir(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh, uint64_t off,
 		  bool plus, fuse_dir_fill_fn fill, void *sink);
+int pt_op_readdir_at(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t off,
+		     bool plus, fuse_dir_fill_fn fill, void *sink);
 int pt_op_releasedir(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh);
 int pt_op_fsyncdir(void *be, const struct fuse_ctx *c, uint64_t nodeid, uint64_t fh,
 		   bool datasync);
