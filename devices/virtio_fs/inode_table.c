@@ -457,6 +457,34 @@ static bool same_inode_as_evicted(const struct pt_inode *s, int fd)
 	return same;
 }
 
+/* Under the lock: one more lookup of a known slot, which is also recently used again. */
+static void slot_count_lookup(struct pt_itab *t, uint32_t idx)
+{
+	struct pt_inode *s = &t->slot[idx];
+
+	if (s->on_lru) { /* to the young end */
+		lru_remove(t, idx);
+		lru_push(t, idx);
+	}
+	if (s->nlookup < UINT64_MAX)
+		s->nlookup++;
+}
+
+/* Under the lock: a newly allocated slot takes the inode st describes, looked up once. */
+static void slot_take_inode(struct pt_itab *t, uint32_t idx, const struct stat *st)
+{
+	struct pt_inode *s = &t->slot[idx];
+
+	s->dev = st->st_dev;
+	s->ino = st->st_ino;
+	s->type = st->st_mode & S_IFMT;
+	s->nlookup = 1;
+	s->used = true;
+	t->count++;
+	hash_link(t, idx);
+	hash_maybe_grow(t);
+}
+
 /* Under the lock: adds a lookup to a known inode. Returns false if fd must become a new slot. */
 static bool insert_existing(struct pt_itab *t, uint32_t idx, int *fd)
 {
@@ -478,12 +506,7 @@ static bool insert_existing(struct pt_itab *t, uint32_t idx, int *fd)
 		*fd = -1;
 		lru_push(t, idx);
 	}
-	if (s->on_lru) { /* recently used again: to the young end */
-		lru_remove(t, idx);
-		lru_push(t, idx);
-	}
-	if (s->nlookup < UINT64_MAX)
-		s->nlookup++;
+	slot_count_lookup(t, idx);
 	return true;
 }
 
@@ -499,19 +522,10 @@ int pt_itab_insert(struct pt_itab *t, int fd, const struct stat *st, uint64_t *n
 		evict(t, 0);
 		err = slot_alloc(t, &idx);
 		if (!err) {
-			struct pt_inode *s = &t->slot[idx];
-
-			s->fd = fd;
+			t->slot[idx].fd = fd;
 			fd = -1;
-			s->dev = st->st_dev;
-			s->ino = st->st_ino;
-			s->type = st->st_mode & S_IFMT;
-			s->nlookup = 1;
-			s->used = true;
-			t->count++;
 			t->open_fds++;
-			hash_link(t, idx);
-			hash_maybe_grow(t);
+			slot_take_inode(t, idx, st);
 			lru_push(t, idx);
 		}
 	}
@@ -536,18 +550,11 @@ static int insert_listed_new(struct pt_itab *t, uint32_t parent, const char *nam
 		free(copy);
 		return err;
 	}
-	t->slot[*idx].dev = st->st_dev;
-	t->slot[*idx].ino = st->st_ino;
-	t->slot[*idx].type = st->st_mode & S_IFMT;
-	t->slot[*idx].nlookup = 1;
-	t->slot[*idx].used = true;
 	t->slot[*idx].parent = parent;
 	t->slot[*idx].name = copy;
 	t->slot[parent].refs++;
 	lru_remove(t, parent); /* pinned: its descriptor stays for the child's first use */
-	t->count++;
-	hash_link(t, *idx);
-	hash_maybe_grow(t);
+	slot_take_inode(t, *idx, st);
 	return 0;
 }
 
@@ -563,14 +570,7 @@ int pt_itab_insert_listed(struct pt_itab *t, uint64_t parent_nodeid, const char 
 	if (!parent) {
 		err = -ESTALE;
 	} else if (idx) {
-		struct pt_inode *s = &t->slot[idx];
-
-		if (s->on_lru) { /* recently used again: to the young end */
-			lru_remove(t, idx);
-			lru_push(t, idx);
-		}
-		if (s->nlookup < UINT64_MAX)
-			s->nlookup++;
+		slot_count_lookup(t, idx);
 	} else {
 		err = insert_listed_new(t, parent, name, st, &idx);
 	}

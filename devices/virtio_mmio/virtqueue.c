@@ -391,6 +391,14 @@ static void vq_disarm(struct vq *vq)
 		ring_store16(&vq->used->flags, VRING_USED_F_NO_NOTIFY);
 }
 
+/* Chains waiting; if none, notifications are armed first and the ring looked at again. */
+static uint16_t vq_pending_or_arm(struct vq *vq)
+{
+	uint16_t pending = vq_pending(vq);
+
+	return pending ? pending : vq_arm_and_recheck(vq);
+}
+
 static int vq_break(struct vq *vq)
 {
 	vq->broken = true;
@@ -406,9 +414,7 @@ static int vq_pop_locked(struct vq *vq, struct vq_chain *chain)
 		return -EAGAIN;
 	if (vq->broken)
 		return -EIO;
-	pending = vq_pending(vq);
-	if (pending == 0)
-		pending = vq_arm_and_recheck(vq);
+	pending = vq_pending_or_arm(vq);
 	if (pending == 0)
 		return -EAGAIN;
 	/* The driver cannot have more than size buffers outstanding. */
@@ -441,26 +447,14 @@ int vq_pop(struct vq *vq, struct vq_chain *chain)
 	return ret;
 }
 
-/*
- * After a pop: if nothing else is pending, re-arm notifications so that the guest's
- * next buffer wakes a sleeper while this chain is served; true if chains are pending.
- */
-static bool vq_keep_watched(struct vq *vq)
-{
-	uint16_t pending = vq_pending(vq);
-
-	if (pending == 0)
-		pending = vq_arm_and_recheck(vq);
-	return pending != 0;
-}
-
 int vq_pop_watched(struct vq *vq, struct vq_chain *chain, bool *more)
 {
 	int ret;
 
 	pthread_mutex_lock(&vq->lock);
 	ret = vq_pop_locked(vq, chain);
-	*more = (ret == 0 || ret == -EBADMSG) && vq_keep_watched(vq);
+	/* Nothing else pending: re-armed, so the guest's next buffer wakes a sleeper. */
+	*more = (ret == 0 || ret == -EBADMSG) && vq_pending_or_arm(vq) != 0;
 	pthread_mutex_unlock(&vq->lock);
 	return ret;
 }
