@@ -134,21 +134,13 @@ static bool stdio_scan(struct init *in, int errs[3])
 	       ((in->control >= 0 && in->events >= 0) || !unsettled);
 }
 
-static long long stdio_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* The ports come from the host's control messages, handled by a kernel work queue. */
 static void stdio_wait_ports(struct init *in, int errs[3])
 {
-	long long deadline = stdio_now_ms() + INIT_PORT_WAIT_MS;
+	long long deadline = cmd_now_ms() + INIT_PORT_WAIT_MS;
 	const struct timespec pause = { 0, STDIO_POLL_NS };
 
-	while (!stdio_scan(in, errs) && stdio_now_ms() < deadline)
+	while (!stdio_scan(in, errs) && cmd_now_ms() < deadline)
 		nanosleep(&pause, NULL);
 }
 
