@@ -111,10 +111,12 @@ metab_tar_path() {
 		"$(basename "$(metab_src)")" "$(metab_kib)" "$(metab_parts | cksum | cut -d' ' -f1)" "$py"
 }
 
-# The interpreter for the py workload (its real path), or nothing.
+# The interpreter for the py workload (its real path), or nothing: also nothing when it
+# cannot run the workload here (python3-minimal lacks email and http).
 metab_python() {
 	local py=${BENCH_META_PYTHON:-/usr/bin/python3}
 	[[ $py != none && -x $py ]] || return 0
+	"$py" -c "$METAB_PY_IMPORT" >/dev/null 2>&1 || return 0
 	readlink -f "$py"
 }
 
