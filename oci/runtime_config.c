@@ -88,7 +88,8 @@ static int rc_add_share(struct rc_ctx *c, const char *tag, const char *path, con
 		return rc_fail(c, "%s: the share tag '%s' is the runtime's: use another in %s",
 			       oci_runtime_config_path(), tag, oci_runtime_config_path());
 	s = &cfg->shares[cfg->nshares++];
-	*s = (struct share_config){ .queues = 1, .cache = CACHE_AUTO, .readonly = readonly };
+	config_share_init(s);
+	s->readonly = readonly;
 	s->tag = strdup(tag);
 	s->path = rc_bundle_path(c->bundle, path);
 	s->mount = mount ? strdup(mount) : NULL;

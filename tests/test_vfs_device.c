@@ -476,6 +476,118 @@ START_TEST(the_second_request_queue_is_served)
 }
 END_TEST
 
+/* ---- quick requests served on the notifying vCPU (serve_on_vcpu) ---- */
+
+/* A reply already on the used ring when the notify write returned, or not. */
+static bool replied_at_once(struct vfx *f, const struct req *r)
+{
+	uint32_t id, len;
+
+	if (!fake_ring_get_used(&f->r[r->q], &id, &len))
+		return false;
+	ck_assert_uint_eq(id, r->head);
+	check_reply(f, r, len, 0);
+	fake_set_used_event(&f->r[r->q], f->r[r->q].last_used);
+	ck_assert(take_irq(f) & VIRTIO_MMIO_INT_VRING);
+	return true;
+}
+
+static struct req submit_mkdir(struct vfx *f, const char *name)
+{
+	struct {
+		struct fuse_mkdir_in in;
+		char name[16];
+	} arg = { .in = { .mode = 0755, .umask = 022 } };
+	struct fuse_call c = { .opcode = FUSE_MKDIR, .nodeid = FUSE_ROOT_ID, .arg = &arg,
+			       .arglen = (uint32_t)(sizeof(arg.in) + strlen(name) + 1),
+			       .body = { sizeof(struct fuse_entry_out) } };
+
+	snprintf(arg.name, sizeof(arg.name), "%s", name);
+	return submit(f, 1, &c);
+}
+
+START_TEST(quick_requests_are_answered_inside_the_notify_write)
+{
+	struct vfx_opts o = { .workers = 1, .on_vcpu = true };
+	char dir[80];
+	struct stat st;
+	struct req r;
+	struct vfx f;
+
+	vfx_init(&f, &o);
+	vfx_up(&f);
+	fuse_init(&f, 1); /* INIT is not quick: a worker answers it */
+	ck_assert_uint_eq(atomic_load(&f.dev.vcpu_served), 0);
+	r = submit_getattr(&f, 1, FUSE_ROOT_ID);
+	ck_assert_msg(replied_at_once(&f, &r), "GETATTR was not served by the notifying thread");
+	lookup(&f, 1, FILE_NAME);
+	ck_assert_uint_eq(atomic_load(&f.dev.vcpu_served), 2);
+	/* MKDIR may wait on the host file system: left to a worker, which answers it. */
+	r = submit_mkdir(&f, "made");
+	ck_assert_uint_eq(wait_reply(&f, &r), OH + sizeof(struct fuse_entry_out));
+	ck_assert(take_irq(&f) & VIRTIO_MMIO_INT_VRING);
+	ck_assert_uint_eq(atomic_load(&f.dev.vcpu_served), 2);
+	snprintf(dir, sizeof(dir), "%s/made", f.dir);
+	ck_assert_int_eq(stat(dir, &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_int_eq(rmdir(dir), 0);
+	vfx_fini(&f);
+}
+END_TEST
+
+struct vcpu_kick {
+	struct vfx *f;
+	_Atomic bool done;
+	pthread_t thread;
+};
+
+static void *vcpu_kick_main(void *arg)
+{
+	struct vcpu_kick *k = arg;
+
+	kick(k->f, 1);
+	atomic_store(&k->done, true);
+	return NULL;
+}
+
+/*
+ * One "vCPU" is inside a GETATTR that blocks in the backend. A second vCPU's request
+ * must not wait for it: the busy device hands it to a worker. A reset waits for the
+ * blocked vCPU like it waits for a blocked worker.
+ */
+START_TEST(a_vcpu_stuck_in_a_request_stalls_neither_the_queue_nor_a_reset)
+{
+	struct vfx_opts o = { .workers = 1, .slow = true, .on_vcpu = true };
+	struct fuse_call c = getattr_call(SLOW_NODE);
+	struct vcpu_kick k = { 0 };
+	struct async_reset a;
+	struct req slow, quick;
+	struct vfx f;
+
+	vfx_init(&f, &o);
+	vfx_up(&f);
+	fuse_init(&f, 1);
+	/* Published here, kicked by the other thread, which then serves it and blocks. */
+	slow = submit_unkicked(&f, 1, &c);
+	k.f = &f;
+	ck_assert_int_eq(pthread_create(&k.thread, NULL, vcpu_kick_main, &k), 0);
+	ck_assert_msg(wait_entered(&f, 1), "the slow GETATTR never reached the backend");
+	quick = submit_getattr(&f, 1, FUSE_ROOT_ID);
+	expect_attr_reply(&f, &quick, FUSE_ROOT_ID);
+	ck_assert(take_irq(&f) & VIRTIO_MMIO_INT_VRING);
+	ck_assert(!atomic_load(&k.done));
+	async_reset_start(&a, &f, false);
+	ck_assert(!wait_flag(&a.done, 200)); /* the reset waits for the stuck vCPU */
+	slow_release(&f.slow, false);
+	async_reset_finish(&a, &f);
+	ck_assert(wait_flag(&k.done, WAIT_MS));
+	ck_assert_int_eq(pthread_join(k.thread, NULL), 0);
+	expect_attr_reply(&f, &slow, SLOW_NODE);
+	ck_assert_uint_eq(atomic_load(&f.dev.vcpu_served), 1);
+	vfx_fini(&f);
+}
+END_TEST
+
 START_TEST(destroy_after_a_refused_init_is_harmless)
 {
 	struct vfs_device_config dc = { .tag = "x", .request_queues = 0 };
@@ -510,6 +622,8 @@ int main(void)
 	tcase_add_test(tc, reset_wakes_a_backend_that_honours_cancel_waits);
 	tcase_add_test(tc, destroy_waits_for_a_request_blocked_in_the_backend);
 	tcase_add_test(tc, the_second_request_queue_is_served);
+	tcase_add_test(tc, quick_requests_are_answered_inside_the_notify_write);
+	tcase_add_test(tc, a_vcpu_stuck_in_a_request_stalls_neither_the_queue_nor_a_reset);
 	tcase_add_test(tc, destroy_after_a_refused_init_is_harmless);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

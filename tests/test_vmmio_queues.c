@@ -141,7 +141,7 @@ START_TEST(activation_passes_ready_queues_with_negotiated_ring_features)
 }
 END_TEST
 
-START_TEST(queue_notify_kicks_the_eventfd_and_the_device_hook)
+START_TEST(queue_notify_kicks_the_eventfd_or_calls_the_vcpu_hook)
 {
 	struct fx f;
 	uint64_t v = 0;
@@ -149,12 +149,19 @@ START_TEST(queue_notify_kicks_the_eventfd_and_the_device_hook)
 	fx_init(&f);
 	ck_assert_uint_eq(fake_mmio_bring_up(&f.t, F_V1, f.r, NQ),
 			  ST_ACK | ST_DRV | ST_FOK | ST_DOK);
+	ck_assert(!vmmio_is_vcpu_queue(&f.t, 0));
+	ck_assert(vmmio_is_vcpu_queue(&f.t, 1));
+	ck_assert(!vmmio_is_vcpu_queue(&f.t, NQ));
+	/* Queue 1 is served on the notifying thread: the hook, and no eventfd signal. */
 	wr(&f, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
 	ck_assert_uint_eq(f.d.notifies, 1);
 	ck_assert_uint_eq(f.d.last_notify, 1);
-	ck_assert_int_eq(read(vmmio_notify_fd(&f.t, 1), &v, sizeof(v)), sizeof(v));
+	ck_assert_int_eq(read(vmmio_notify_fd(&f.t, 1), &v, sizeof(v)), -1);
+	/* Queue 0 is the workers': its eventfd, and no hook. */
+	wr(&f, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	ck_assert_uint_eq(f.d.notifies, 1);
+	ck_assert_int_eq(read(vmmio_notify_fd(&f.t, 0), &v, sizeof(v)), sizeof(v));
 	ck_assert_uint_eq(v, 1);
-	ck_assert_int_eq(read(vmmio_notify_fd(&f.t, 0), &v, sizeof(v)), -1);
 	wr(&f, VIRTIO_MMIO_QUEUE_NOTIFY, NQ); /* no such queue */
 	ck_assert_uint_eq(f.d.notifies, 1);
 	fx_fini(&f);
@@ -209,7 +216,7 @@ int main(void)
 	tcase_add_test(queues, queue_size_must_be_a_power_of_two_within_the_maximum);
 	tcase_add_test(queues, rings_outside_ram_end_in_needs_reset);
 	tcase_add_test(queues, activation_passes_ready_queues_with_negotiated_ring_features);
-	tcase_add_test(queues, queue_notify_kicks_the_eventfd_and_the_device_hook);
+	tcase_add_test(queues, queue_notify_kicks_the_eventfd_or_calls_the_vcpu_hook);
 	tcase_add_test(queues, a_request_travels_from_driver_to_device_and_back);
 	suite_add_tcase(s, queues);
 	sr = srunner_create(s);

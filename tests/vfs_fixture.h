@@ -142,6 +142,7 @@ struct vfx_opts {
 	unsigned request_queues;
 	unsigned workers;
 	bool slow; /* the slow backend instead of passthrough */
+	bool on_vcpu; /* serve_on_vcpu: quick requests answered inside the notify write */
 	struct vmmio_shm_region dax;
 };
 
@@ -194,6 +195,7 @@ static inline void vfx_init(struct vfx *f, const struct vfx_opts *o)
 		.request_queues = o->request_queues ? o->request_queues : 1,
 		.workers_per_queue = o->workers,
 		.dax = o->dax,
+		.serve_on_vcpu = o->on_vcpu,
 	};
 
 	memset(f, 0, sizeof(*f));
@@ -300,7 +302,8 @@ static inline unsigned req_segs(struct vfx *f, const struct fuse_call *c, uint64
 	return n;
 }
 
-static inline struct req submit(struct vfx *f, unsigned q, const struct fuse_call *c)
+/* Places the request on queue q's avail ring; the caller kicks (or not). */
+static inline struct req submit_unkicked(struct vfx *f, unsigned q, const struct fuse_call *c)
 {
 	struct fuse_in_header h = {
 		.len = (uint32_t)sizeof(h) + c->arglen,
@@ -323,6 +326,13 @@ static inline struct req submit(struct vfx *f, unsigned q, const struct fuse_cal
 	/* Linux goes indirect whenever a request has more than one buffer. */
 	r.head = n > 1 ? fake_indirect_chain(&f->r[q], s, n) : fake_chain(&f->r[q], s, n);
 	fake_publish(&f->r[q], r.head);
+	return r;
+}
+
+static inline struct req submit(struct vfx *f, unsigned q, const struct fuse_call *c)
+{
+	struct req r = submit_unkicked(f, q, c);
+
 	kick(f, q);
 	return r;
 }

@@ -114,6 +114,7 @@ static const struct vmmio_dev_ops t_ops = {
 	.activate = t_activate,
 	.reset = t_reset,
 	.shm_region = t_shm,
+	.vcpu_queues = 1U << 1, /* queue 1 is served by the notifying thread, queue 0 is not */
 	.notify = t_notify,
 };
 

@@ -35,6 +35,21 @@ void config_init(struct vm_config *cfg)
 	};
 }
 
+void config_share_init(struct share_config *s)
+{
+	*s = (struct share_config){ .queues = 1, .cache = CACHE_AUTO, .serve_on_vcpu = true };
+}
+
+bool config_serves_on_vcpu(const struct vm_config *cfg)
+{
+	unsigned i;
+
+	for (i = 0; i < cfg->nshares; i++)
+		if (cfg->shares[i].serve_on_vcpu)
+			return true;
+	return false;
+}
+
 void config_free(struct vm_config *cfg)
 {
 	unsigned i;

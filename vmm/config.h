@@ -54,6 +54,7 @@ struct share_config {
 	bool readonly;
 	enum cache_mode cache;
 	uint64_t dax_window; /* bytes; 0 = no DAX */
+	bool serve_on_vcpu;  /* quick requests served on the notifying vCPU (default true) */
 	char *mount;	     /* command mode: where the guest init mounts it; NULL: not */
 	struct config_pos path_pos;
 	struct config_pos cache_pos;
@@ -143,6 +144,10 @@ int config_validate(const struct vm_config *cfg, struct config_error *err) MUST_
 /* "256M", "1G", "1073741824" -> bytes. -EINVAL on junk or overflow. */
 int config_parse_size(const char *text, uint64_t *bytes) MUST_CHECK;
 void config_free(struct vm_config *cfg);
+/* A share's defaults: one queue, cache auto, writable, quick requests on the vCPU. */
+void config_share_init(struct share_config *s);
+/* Does any share serve quick requests on the vCPU threads (their seccomp role)? */
+bool config_serves_on_vcpu(const struct vm_config *cfg);
 /* Append a copy of s to list. -ENOMEM, or -E2BIG past max entries. */
 int config_strv_push(struct config_strv *list, const char *s, unsigned max) MUST_CHECK;
 void config_strv_clear(struct config_strv *list);

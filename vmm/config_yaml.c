@@ -299,6 +299,18 @@ static int key_readonly(struct yctx *c, const char *what, yaml_node_t *v)
 	return 0;
 }
 
+static int key_serve_on_vcpu(struct yctx *c, const char *what, yaml_node_t *v)
+{
+	struct config_why why;
+	const char *t;
+
+	if (cy_scalar(c, what, "true or false", v, &t) < 0)
+		return -EINVAL;
+	if (config_parse_bool(t, &c->share->serve_on_vcpu, &why) < 0)
+		return cy_fail(c, v, "%s: %s", what, why.msg);
+	return 0;
+}
+
 static int key_cache(struct yctx *c, const char *what, yaml_node_t *v)
 {
 	struct config_why why;
@@ -331,6 +343,7 @@ static const struct key_spec share_keys[] = {
 	{ "readonly", key_readonly },
 	{ "cache", key_cache },
 	{ "dax_window", key_dax_window },
+	{ "serve_on_vcpu", key_serve_on_vcpu },
 	{ "mount", cy_key_mount },
 };
 
@@ -348,7 +361,7 @@ static int read_share(struct yctx *c, yaml_node_t *item, unsigned idx)
 	for (i = 0; i < ARRAY_SIZE(required); i++)
 		if (!has_key(c, item, required[i]))
 			return cy_fail(c, item, "%s: missing required key '%s'", prefix, required[i]);
-	*s = (struct share_config){ .queues = 1, .cache = CACHE_AUTO };
+	config_share_init(s);
 	/* Counted before it is filled so that config_free releases a half-read share. */
 	c->cfg->nshares = idx + 1;
 	c->share = s;

@@ -345,6 +345,7 @@ static int machine_start(struct machine *m, const struct vm_config *cfg)
 		ret = run_job_enter_terminal(m);
 	for (i = 0; ret == 0 && i < m->vm.nvcpus; i++) {
 		m->vm.vcpus[i].seccomp = !cfg->seccomp_off; /* loaded by the thread itself */
+		m->vm.vcpus[i].serves_fs = config_serves_on_vcpu(cfg);
 		ret = vcpu_start(&m->vm.vcpus[i]);
 	}
 	if (ret && !m->err[0])

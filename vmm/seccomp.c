@@ -192,16 +192,25 @@ static const struct seccomp_rule seccomp_console[] = {
 	SC_ALLOW(read), /* eventfd counters, the command's stdin */
 };
 
+/*
+ * A role is one or two lists. vcpu+vfs: a vCPU thread that serves quick virtio-fs requests
+ * itself (devices/virtio_fs/vcpu_serve.c) runs the worker's backend code, so it gets the
+ * worker's list; it shares the address space with the workers anyway, so a separate,
+ * smaller list would keep little out.
+ */
 static const struct {
 	const char *name;
-	const struct seccomp_rule *rules;
-	size_t nrules;
+	const struct seccomp_rule *rules, *more;
+	size_t nrules, nmore;
 } seccomp_roles[SECCOMP_ROLE_COUNT] = {
-	[SECCOMP_ROLE_MAIN] = { "main", seccomp_main, ARRAY_SIZE(seccomp_main) },
-	[SECCOMP_ROLE_VCPU] = { "vcpu", seccomp_vcpu, ARRAY_SIZE(seccomp_vcpu) },
-	[SECCOMP_ROLE_VFS_WORKER] = { "vfs-worker", seccomp_vfs_worker,
-				      ARRAY_SIZE(seccomp_vfs_worker) },
-	[SECCOMP_ROLE_CONSOLE] = { "console", seccomp_console, ARRAY_SIZE(seccomp_console) },
+	[SECCOMP_ROLE_MAIN] = { "main", seccomp_main, NULL, ARRAY_SIZE(seccomp_main), 0 },
+	[SECCOMP_ROLE_VCPU] = { "vcpu", seccomp_vcpu, NULL, ARRAY_SIZE(seccomp_vcpu), 0 },
+	[SECCOMP_ROLE_VCPU_VFS] = { "vcpu+vfs", seccomp_vcpu, seccomp_vfs_worker,
+				    ARRAY_SIZE(seccomp_vcpu), ARRAY_SIZE(seccomp_vfs_worker) },
+	[SECCOMP_ROLE_VFS_WORKER] = { "vfs-worker", seccomp_vfs_worker, NULL,
+				      ARRAY_SIZE(seccomp_vfs_worker), 0 },
+	[SECCOMP_ROLE_CONSOLE] = { "console", seccomp_console, NULL, ARRAY_SIZE(seccomp_console),
+				   0 },
 };
 
 /* This thread's name for the report: a signal handler can read TLS, not a lock. */
@@ -313,6 +322,8 @@ int seccomp_install(enum seccomp_role role, const char *thread_name)
 		ret = seccomp_add_rules(ctx, seccomp_common, ARRAY_SIZE(seccomp_common));
 	if (ret == 0)
 		ret = seccomp_add_rules(ctx, seccomp_roles[role].rules, seccomp_roles[role].nrules);
+	if (ret == 0) /* libseccomp takes a rule it already has without complaint */
+		ret = seccomp_add_rules(ctx, seccomp_roles[role].more, seccomp_roles[role].nmore);
 #if SECCOMP_SANITIZERS
 	if (ret == 0)
 		ret = seccomp_add_rules(ctx, seccomp_sanitizer, ARRAY_SIZE(seccomp_sanitizer));
@@ -341,17 +352,23 @@ static bool seccomp_listed(const struct seccomp_rule *rules, size_t n, int nr)
 /* Distinct numbers: several rules for one call (ioctl requests) count once. */
 unsigned seccomp_role_syscalls(enum seccomp_role role)
 {
-	const struct seccomp_rule *rules;
-	size_t i, n;
+	const struct seccomp_rule *rules, *more;
+	size_t i, n, nmore;
 	unsigned count = 0;
 
 	if ((unsigned)role >= SECCOMP_ROLE_COUNT)
 		return 0;
 	rules = seccomp_roles[role].rules;
 	n = seccomp_roles[role].nrules;
+	more = seccomp_roles[role].more;
+	nmore = seccomp_roles[role].nmore;
 	for (i = 0; i < ARRAY_SIZE(seccomp_common); i++)
-		count += !seccomp_listed(rules, n, seccomp_common[i].nr);
+		count += !seccomp_listed(rules, n, seccomp_common[i].nr) &&
+			 !seccomp_listed(more, nmore, seccomp_common[i].nr);
 	for (i = 0; i < n; i++)
 		count += !seccomp_listed(rules, i, rules[i].nr);
+	for (i = 0; i < nmore; i++)
+		count += !seccomp_listed(rules, n, more[i].nr) &&
+			 !seccomp_listed(more, i, more[i].nr);
 	return count;
 }

@@ -12,6 +12,8 @@
 enum seccomp_role {
 	SECCOMP_ROLE_MAIN,       /* machine_wait: signals, console input, stop; then teardown */
 	SECCOMP_ROLE_VCPU,       /* KVM_RUN loop and the device emulation it dispatches to */
+	/* vCPU of a VM with a share that serves on the vCPU: also the virtio-fs worker's list */
+	SECCOMP_ROLE_VCPU_VFS,
 	SECCOMP_ROLE_VFS_WORKER, /* virtio-fs queue worker: the whole passthrough backend */
 	SECCOMP_ROLE_CONSOLE,    /* virtio-console thread: relays the guest command's stdio */
 	SECCOMP_ROLE_COUNT,
@@ -30,7 +32,7 @@ enum seccomp_role {
  * this one creates afterwards inherit the filter. 0 or -errno.
  */
 int seccomp_install(enum seccomp_role role, const char *thread_name) MUST_CHECK;
-/* "main", "vcpu", "vfs-worker", "console". */
+/* "main", "vcpu", "vcpu+vfs", "vfs-worker", "console". */
 const char *seccomp_role_name(enum seccomp_role role);
 /* How many distinct system calls role allows (some only with restricted arguments). */
 unsigned seccomp_role_syscalls(enum seccomp_role role);

@@ -58,7 +58,8 @@ static int shares_create_one(struct shares *s, const struct share_config *sc, co
 		.cache = sc->cache,
 	};
 	struct vfs_device_config dcfg = { .tag = sc->tag, .request_queues = sc->queues,
-					  .seccomp = s->seccomp };
+					  .seccomp = s->seccomp,
+					  .serve_on_vcpu = sc->serve_on_vcpu };
 	struct acpi_mmio_device *a = &s->acpi[i];
 	int ret;
 

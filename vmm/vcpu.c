@@ -252,7 +252,7 @@ static int vcpu_enter_sandbox(struct vcpu *vcpu)
 	if (!vcpu->seccomp)
 		return 0;
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->index);
-	ret = seccomp_install(SECCOMP_ROLE_VCPU, name);
+	ret = seccomp_install(vcpu->serves_fs ? SECCOMP_ROLE_VCPU_VFS : SECCOMP_ROLE_VCPU, name);
 	if (ret) {
 		log_error("vcpu%u: cannot load the seccomp filter: %s", vcpu->index, strerror(-ret));
 		vm_request_stop(vcpu->vm, VM_STOP_ERROR);

@@ -22,6 +22,7 @@ struct vcpu {
 	pthread_t thread;
 	bool thread_started;
 	bool seccomp; /* load the vCPU seccomp filter when the thread starts (set before vcpu_start) */
+	bool serves_fs; /* it may serve virtio-fs requests: the vcpu+vfs filter (vmm/seccomp.h) */
 };
 
 /* Create vCPU index and give it CPUID (from supported) and its LAPIC/FPU reset state. */

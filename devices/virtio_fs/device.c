@@ -5,6 +5,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include "device.h"
+#include "vcpu_serve.h"
 #include "worker.h"
 
 static void vfs_config_read(void *opaque, uint32_t offset, void *data, uint32_t len)
@@ -13,6 +14,23 @@ static void vfs_config_read(void *opaque, uint32_t offset, void *data, uint32_t 
 
 	/* The transport checked offset + len against config_len. */
 	memcpy(data, dev->config + offset, len);
+}
+
+int vfs_device_complete(struct vfs_device *dev, struct vq *vq, uint16_t head, uint32_t len)
+{
+	if (vmmio_complete(&dev->transport, vq, head, len) == 0)
+		return 0;
+	vmmio_set_needs_reset(&dev->transport);
+	return -EIO;
+}
+
+int vfs_device_serve(struct vfs_device *dev, struct vq *vq, struct vq_chain *chain)
+{
+	size_t reply = fuse_server_handle(dev->server, chain->out, chain->nout, chain->in,
+					  chain->nin);
+
+	/* FORGET and friends have no reply, but the buffer must still go back (len 0). */
+	return vfs_device_complete(dev, vq, chain->head, (uint32_t)reply);
 }
 
 static void vfs_stop_workers(struct vfs_device *dev)
@@ -27,6 +45,8 @@ static void vfs_stop_workers(struct vfs_device *dev)
 	/* A worker waiting in SETLKW must come back before it can park. */
 	if (dev->server) /* NULL after an init that refused its config */
 		fuse_server_cancel_waits(dev->server);
+	if (dev->serve_on_vcpu)
+		vfs_vcpu_quiesce(dev);
 	for (i = 0; i < dev->nworkers; i++)
 		vfs_worker_park(&dev->workers[i]);
 }
@@ -138,6 +158,8 @@ int vfs_device_init(struct vfs_device *dev, const struct vfs_device_config *cfg,
 
 	memset(dev, 0, sizeof(*dev));
 	dev->stop_fd = -1;
+	atomic_store(&dev->stopping, true); /* until DRIVER_OK */
+	pthread_mutex_init(&dev->vcpu_lock, NULL);
 	if (cfg->request_queues == 0 || cfg->request_queues >= VMMIO_MAX_QUEUES || !cfg->server)
 		return -EINVAL;
 	dev->server = cfg->server;
@@ -150,6 +172,15 @@ int vfs_device_init(struct vfs_device *dev, const struct vfs_device_config *cfg,
 	if (dev->stop_fd < 0)
 		return -errno;
 	dev->seccomp = cfg->seccomp;
+	if (cfg->serve_on_vcpu) {
+		ret = vq_chain_init(&dev->vcpu_chain, VFS_QUEUE_SIZE);
+		if (ret)
+			return ret;
+		dev->serve_on_vcpu = true;
+		/* Every request queue (1..n); hiprio's FORGETs stay with its worker. */
+		ops.vcpu_queues = ((1ULL << cfg->request_queues) - 1) << 1;
+		ops.notify = vfs_vcpu_notify;
+	}
 	ret = vmmio_init(&dev->transport, &ops, dev, mem, base, gsi);
 	if (ret == 0)
 		ret = vfs_create_workers(dev);
@@ -165,4 +196,8 @@ void vfs_device_destroy(struct vfs_device *dev)
 	if (dev->stop_fd >= 0)
 		close(dev->stop_fd);
 	dev->stop_fd = -1;
+	if (dev->serve_on_vcpu)
+		vq_chain_free(&dev->vcpu_chain);
+	dev->serve_on_vcpu = false;
+	pthread_mutex_destroy(&dev->vcpu_lock);
 }

@@ -2,6 +2,7 @@
 #ifndef MICROVM_VIRTIO_FS_DEVICE_H
 #define MICROVM_VIRTIO_FS_DEVICE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -26,6 +27,8 @@ struct vfs_device_config {
 	struct fuse_server *server; /* owned by the caller, outlives the device */
 	struct vmmio_shm_region dax; /* len 0: no DAX window (region 0 reads as absent) */
 	bool seccomp; /* workers load the SECCOMP_ROLE_VFS_WORKER filter (vmm/seccomp.c) */
+	/* Quick requests are served on the notifying vCPU thread (vcpu_serve.c). */
+	bool serve_on_vcpu;
 };
 
 struct vfs_device {
@@ -43,13 +46,25 @@ struct vfs_device {
 	struct vfs_worker *workers;
 	unsigned nworkers;
 	bool seccomp;
+	bool serve_on_vcpu;
 	int stop_fd;            /* eventfd: readable once the device is stopping */
-	_Atomic bool stopping;
+	_Atomic bool stopping;  /* also before the first DRIVER_OK */
+	/* serve_on_vcpu: the vCPU serving quick requests holds the lock (vcpu_serve.c). */
+	pthread_mutex_t vcpu_lock;
+	struct vq_chain vcpu_chain;
+	_Atomic unsigned long long vcpu_served; /* requests served on vCPU threads */
 };
 
 /* Set up the device and its transport at base/gsi; nothing runs until DRIVER_OK. */
 int vfs_device_init(struct vfs_device *dev, const struct vfs_device_config *cfg,
 		    const struct guest_memory *mem, uint64_t base, unsigned gsi) MUST_CHECK;
+/*
+ * Serve one popped chain: the FUSE server's reply, then the used ring and interrupt.
+ * vfs_device_complete publishes a reply (len bytes) by itself. Both return 0, or -EIO
+ * after setting DEVICE_NEEDS_RESET when the queue cannot take it.
+ */
+int vfs_device_serve(struct vfs_device *dev, struct vq *vq, struct vq_chain *chain);
+int vfs_device_complete(struct vfs_device *dev, struct vq *vq, uint16_t head, uint32_t len);
 /* Stop the workers and release the transport. */
 void vfs_device_destroy(struct vfs_device *dev);
 

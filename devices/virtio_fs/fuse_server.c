@@ -15,6 +15,11 @@ enum {
 	OP_MODIFIES = 1 << 0, /* refused with EROFS on a read-only share */
 	OP_PRE_INIT = 1 << 1, /* allowed before INIT */
 	OP_NO_REPLY = 1 << 2, /* the guest expects no reply, even for errors */
+	/*
+	 * Answered from the host's caches in microseconds, never waiting on a lock, another
+	 * request or the guest: fit to be served on the vCPU thread that sent it.
+	 */
+	OP_QUICK = 1 << 3,
 };
 
 struct fuse_op {
@@ -28,11 +33,11 @@ struct fuse_op {
 
 /* Every opcode Linux's virtiofs driver sends; the rest answer ENOSYS. */
 static const struct fuse_op fuse_ops[] = {
-	OP(LOOKUP, fuse_do_lookup, 0, 0),
+	OP(LOOKUP, fuse_do_lookup, 0, OP_QUICK),
 	OP(FORGET, fuse_do_forget, sizeof(struct fuse_forget_in), OP_NO_REPLY),
-	OP(GETATTR, fuse_do_getattr, sizeof(struct fuse_getattr_in), 0),
+	OP(GETATTR, fuse_do_getattr, sizeof(struct fuse_getattr_in), OP_QUICK),
 	OP(SETATTR, fuse_do_setattr, sizeof(struct fuse_setattr_in), OP_MODIFIES),
-	OP(READLINK, fuse_do_readlink, 0, 0),
+	OP(READLINK, fuse_do_readlink, 0, OP_QUICK),
 	OP(SYMLINK, fuse_do_symlink, 0, OP_MODIFIES),
 	OP(MKNOD, fuse_do_mknod, sizeof(struct fuse_mknod_in), OP_MODIFIES),
 	OP(MKDIR, fuse_do_mkdir, sizeof(struct fuse_mkdir_in), OP_MODIFIES),
@@ -40,23 +45,23 @@ static const struct fuse_op fuse_ops[] = {
 	OP(RMDIR, fuse_do_rmdir, 0, OP_MODIFIES),
 	OP(RENAME, fuse_do_rename, sizeof(struct fuse_rename_in), OP_MODIFIES),
 	OP(LINK, fuse_do_link, sizeof(struct fuse_link_in), OP_MODIFIES),
-	OP(OPEN, fuse_do_open, sizeof(struct fuse_open_in), 0),
-	OP(READ, fuse_do_read, sizeof(struct fuse_read_in), 0),
+	OP(OPEN, fuse_do_open, sizeof(struct fuse_open_in), OP_QUICK),
+	OP(READ, fuse_do_read, sizeof(struct fuse_read_in), OP_QUICK),
 	OP(WRITE, fuse_do_write, sizeof(struct fuse_write_in), OP_MODIFIES),
-	OP(STATFS, fuse_do_statfs, 0, 0),
-	OP(RELEASE, fuse_do_release, sizeof(struct fuse_release_in), 0),
+	OP(STATFS, fuse_do_statfs, 0, OP_QUICK),
+	OP(RELEASE, fuse_do_release, sizeof(struct fuse_release_in), OP_QUICK),
 	OP(FSYNC, fuse_do_fsync, sizeof(struct fuse_fsync_in), 0),
 	/* Without FUSE_SETXATTR_EXT (never offered) the guest sends the 8-byte form. */
 	OP(SETXATTR, fuse_do_setxattr, FUSE_COMPAT_SETXATTR_IN_SIZE, OP_MODIFIES),
-	OP(GETXATTR, fuse_do_getxattr, sizeof(struct fuse_getxattr_in), 0),
-	OP(LISTXATTR, fuse_do_listxattr, sizeof(struct fuse_getxattr_in), 0),
+	OP(GETXATTR, fuse_do_getxattr, sizeof(struct fuse_getxattr_in), OP_QUICK),
+	OP(LISTXATTR, fuse_do_listxattr, sizeof(struct fuse_getxattr_in), OP_QUICK),
 	OP(REMOVEXATTR, fuse_do_removexattr, 0, OP_MODIFIES),
-	OP(FLUSH, fuse_do_flush, sizeof(struct fuse_flush_in), 0),
+	OP(FLUSH, fuse_do_flush, sizeof(struct fuse_flush_in), OP_QUICK),
 	/* Kernels before 7.36 send only major, minor, max_readahead and flags. */
 	OP(INIT, fuse_do_init, offsetof(struct fuse_init_in, flags2), OP_PRE_INIT),
-	OP(OPENDIR, fuse_do_opendir, sizeof(struct fuse_open_in), 0),
-	OP(READDIR, fuse_do_readdir, sizeof(struct fuse_read_in), 0),
-	OP(RELEASEDIR, fuse_do_releasedir, sizeof(struct fuse_release_in), 0),
+	OP(OPENDIR, fuse_do_opendir, sizeof(struct fuse_open_in), OP_QUICK),
+	OP(READDIR, fuse_do_readdir, sizeof(struct fuse_read_in), OP_QUICK),
+	OP(RELEASEDIR, fuse_do_releasedir, sizeof(struct fuse_release_in), OP_QUICK),
 	OP(FSYNCDIR, fuse_do_fsyncdir, sizeof(struct fuse_fsync_in), 0),
 	OP(GETLK, fuse_do_getlk, sizeof(struct fuse_lk_in), 0),
 	OP(SETLK, fuse_do_setlk, sizeof(struct fuse_lk_in), 0),
@@ -67,9 +72,9 @@ static const struct fuse_op fuse_ops[] = {
 	OP(DESTROY, fuse_do_destroy, 0, 0),
 	OP(BATCH_FORGET, fuse_do_batch_forget, sizeof(struct fuse_batch_forget_in), OP_NO_REPLY),
 	OP(FALLOCATE, fuse_do_fallocate, sizeof(struct fuse_fallocate_in), OP_MODIFIES),
-	OP(READDIRPLUS, fuse_do_readdirplus, sizeof(struct fuse_read_in), 0),
+	OP(READDIRPLUS, fuse_do_readdirplus, sizeof(struct fuse_read_in), OP_QUICK),
 	OP(RENAME2, fuse_do_rename2, sizeof(struct fuse_rename2_in), OP_MODIFIES),
-	OP(LSEEK, fuse_do_lseek, sizeof(struct fuse_lseek_in), 0),
+	OP(LSEEK, fuse_do_lseek, sizeof(struct fuse_lseek_in), OP_QUICK),
 	OP(COPY_FILE_RANGE, fuse_do_copy_file_range, sizeof(struct fuse_copy_file_range_in),
 	   OP_MODIFIES),
 	OP(SETUPMAPPING, fuse_do_setupmapping, sizeof(struct fuse_setupmapping_in), 0),
@@ -414,6 +419,19 @@ size_t fuse_server_handle(struct fuse_server *srv, const struct iovec *in, unsig
 	if (r.no_reply)
 		return 0;
 	return reply_finish(&r, out, nout, err);
+}
+
+bool fuse_request_is_quick(const struct iovec *in, unsigned nin)
+{
+	struct fuse_in_header hdr;
+	const struct fuse_op *op;
+	struct fuse_cur c;
+
+	fuse_cur_init(&c, in, nin, sizeof(hdr));
+	if (fuse_cur_read(&c, &hdr, sizeof(hdr)))
+		return true; /* no header: dropped at once */
+	op = op_find(hdr.opcode);
+	return !op || (op->flags & OP_QUICK); /* unknown: ENOSYS at once */
 }
 
 /* --- argument and reply helpers shared by the ops_*.c files --- */

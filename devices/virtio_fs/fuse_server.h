@@ -60,6 +60,12 @@ struct fuse_server_stats {
 
 /* Creates the server (and, without backend_ops, the passthrough backend on shared_dir). */
 MUST_CHECK int fuse_server_create(const struct fuse_server_config *cfg, struct fuse_server **out);
+/*
+ * Is this request (its driver-readable iovecs) answered without waiting: a lookup, stat,
+ * open, read, listing or release, never a lock wait, a write or an fsync? Such requests
+ * may be served on the guest's vCPU thread (devices/virtio_fs/vcpu_serve.c).
+ */
+bool fuse_request_is_quick(const struct iovec *in, unsigned nin);
 /* Only once no thread is inside fuse_server_handle any more. */
 void fuse_server_destroy(struct fuse_server *srv);
 

@@ -33,17 +33,6 @@
 #include "device.h"
 #include "worker.h"
 
-static void vfs_worker_serve(struct vfs_worker *w)
-{
-	struct vq_chain *c = &w->chain;
-	size_t reply;
-
-	reply = fuse_server_handle(w->dev->server, c->out, c->nout, c->in, c->nin);
-	/* FORGET and friends have no reply, but the buffer must still go back (len 0). */
-	if (vmmio_complete(&w->dev->transport, w->vq, c->head, (uint32_t)reply))
-		vmmio_set_needs_reset(&w->dev->transport);
-}
-
 /*
  * Chains were pending behind the one just popped, and the guest will not kick for them:
  * wake one sleeping sibling (EPOLLEXCLUSIVE) to take the next.
@@ -75,13 +64,14 @@ static int vfs_worker_drain(struct vfs_worker *w)
 			return 0;
 		if (ret == -EBADMSG) {
 			/* A malformed chain is answered empty; the queue carries on. */
-			if (vmmio_complete(&w->dev->transport, w->vq, w->chain.head, 0))
+			if (vfs_device_complete(w->dev, w->vq, w->chain.head, 0))
 				return -EIO;
 			continue;
 		}
 		if (ret)
 			return ret;
-		vfs_worker_serve(w);
+		if (vfs_device_serve(w->dev, w->vq, &w->chain))
+			return -EIO;
 	}
 }
 

@@ -39,6 +39,8 @@ static int vmmio_irqfd(const struct vmmio *t, int vm_fd, uint32_t flags)
 static void vmmio_ioeventfd_unwind(const struct vmmio *t, int vm_fd, unsigned n)
 {
 	while (n--) {
+		if (vmmio_is_vcpu_queue(t, n))
+			continue; /* never assigned */
 		/* Deassigning what we assigned a moment ago cannot sensibly fail. */
 		if (vmmio_ioeventfd(t, vm_fd, n, KVM_IOEVENTFD_FLAG_DEASSIGN))
 			log_error("virtio-mmio: cannot remove ioeventfd of queue %u", n);
@@ -53,6 +55,8 @@ int vmmio_kvm_attach(struct vmmio *t, int vm_fd)
 	if (t->vm_fd >= 0)
 		return -EBUSY;
 	for (q = 0; q < t->ops.num_queues; q++) {
+		if (vmmio_is_vcpu_queue(t, q))
+			continue; /* its QUEUE_NOTIFY must reach the vCPU thread */
 		ret = vmmio_ioeventfd(t, vm_fd, q, 0);
 		if (ret) {
 			vmmio_ioeventfd_unwind(t, vm_fd, q);

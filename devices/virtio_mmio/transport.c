@@ -322,13 +322,27 @@ static void vmmio_write_queue_reg(struct vmmio *t, uint64_t offset, uint32_t v)
 	}
 }
 
+/* A QUEUE_NOTIFY that reached userspace: KVM had no ioeventfd for it (or no KVM: tests). */
 static void vmmio_queue_notify(struct vmmio *t, uint32_t index)
 {
-	if (index >= t->ops.num_queues)
-		return;
-	eventfd_kick(t->notify_fd[index]);
-	if (t->active && t->ops.notify)
-		t->ops.notify(t->dev, index);
+	if (index < t->ops.num_queues)
+		eventfd_kick(t->notify_fd[index]);
+}
+
+/* A queue served on the notifying vCPU thread (ops.vcpu_queues); the lock is not held. */
+static bool vmmio_vcpu_notify(struct vmmio *t, uint64_t offset, const uint8_t *data,
+			      uint32_t len)
+{
+	uint32_t index;
+
+	if (offset != VIRTIO_MMIO_QUEUE_NOTIFY || len != 4 || !t->ops.notify)
+		return false;
+	memcpy(&index, data, sizeof(index));
+	index = le32toh(index);
+	if (!vmmio_is_vcpu_queue(t, index))
+		return false;
+	t->ops.notify(t->dev, index);
+	return true;
 }
 
 /* ---- register reads ---- */
@@ -477,6 +491,8 @@ void vmmio_bus_write(void *opaque, uint64_t offset, const uint8_t *data, uint32_
 	struct vmmio *t = opaque;
 	uint32_t off, v;
 
+	if (vmmio_vcpu_notify(t, offset, data, len))
+		return;
 	pthread_mutex_lock(&t->lock);
 	if (offset >= VIRTIO_MMIO_CONFIG) {
 		if (t->ops.config_write && vmmio_config_range(t, offset, len, &off))

@@ -60,7 +60,13 @@ struct vmmio_dev_ops {
 	void (*reset)(void *dev);
 	/* NULL or false: no region with that id (reads as length and base ~0). */
 	bool (*shm_region)(void *dev, uint32_t id, struct vmmio_shm_region *region);
-	/* Optional: a QUEUE_NOTIFY write that reached userspace (no ioeventfd path). */
+	/*
+	 * Bit q set: queue q is served by the vCPU thread that notifies it. No ioeventfd is
+	 * attached for it; its QUEUE_NOTIFY write calls notify on that vCPU thread, without
+	 * the transport lock (so other vCPUs' register accesses do not wait), at any time:
+	 * before DRIVER_OK and during a reset too, which the device must tell apart itself.
+	 */
+	uint64_t vcpu_queues;
 	void (*notify)(void *dev, unsigned queue);
 };
 
@@ -106,6 +112,11 @@ uint64_t vmmio_device_features(const struct vmmio *t);
 struct vq *vmmio_queue(struct vmmio *t, unsigned index); /* NULL when out of range */
 int vmmio_notify_fd(const struct vmmio *t, unsigned index); /* -1 when out of range */
 int vmmio_irq_fd(const struct vmmio *t);
+/* Is queue q served on the notifying vCPU thread (ops.vcpu_queues)? */
+static inline bool vmmio_is_vcpu_queue(const struct vmmio *t, unsigned q)
+{
+	return q < t->ops.num_queues && (t->ops.vcpu_queues >> q & 1);
+}
 
 /* Interrupts, callable from any thread without the lock: set the status bit, kick irqfd. */
 void vmmio_signal_used(struct vmmio *t);

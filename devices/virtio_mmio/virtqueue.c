@@ -406,7 +406,9 @@ static int vq_break(struct vq *vq)
 	return -EIO;
 }
 
-static int vq_pop_locked(struct vq *vq, struct vq_chain *chain)
+/* accept: NULL, or whether this (well-formed) chain is the caller's to take. */
+static int vq_pop_locked(struct vq *vq, struct vq_chain *chain, vq_accept_fn *accept,
+			 void *arg)
 {
 	uint16_t pending, head;
 
@@ -434,6 +436,10 @@ static int vq_pop_locked(struct vq *vq, struct vq_chain *chain)
 	}
 	chain->out = chain->iov;
 	chain->in = chain->iov + chain->nout;
+	if (accept && !accept(chain, arg)) {
+		vq->last_avail_idx--; /* walking changed nothing else: it stays for others */
+		return -EBUSY;
+	}
 	return 0;
 }
 
@@ -442,21 +448,27 @@ int vq_pop(struct vq *vq, struct vq_chain *chain)
 	int ret;
 
 	pthread_mutex_lock(&vq->lock);
-	ret = vq_pop_locked(vq, chain);
+	ret = vq_pop_locked(vq, chain, NULL, NULL);
+	pthread_mutex_unlock(&vq->lock);
+	return ret;
+}
+
+int vq_pop_if(struct vq *vq, struct vq_chain *chain, vq_accept_fn *accept, void *arg,
+	      bool *more)
+{
+	int ret;
+
+	pthread_mutex_lock(&vq->lock);
+	ret = vq_pop_locked(vq, chain, accept, arg);
+	/* Nothing else pending: re-armed, so the guest's next buffer wakes a sleeper. */
+	*more = (ret == 0 || ret == -EBADMSG) && vq_pending_or_arm(vq) != 0;
 	pthread_mutex_unlock(&vq->lock);
 	return ret;
 }
 
 int vq_pop_watched(struct vq *vq, struct vq_chain *chain, bool *more)
 {
-	int ret;
-
-	pthread_mutex_lock(&vq->lock);
-	ret = vq_pop_locked(vq, chain);
-	/* Nothing else pending: re-armed, so the guest's next buffer wakes a sleeper. */
-	*more = (ret == 0 || ret == -EBADMSG) && vq_pending_or_arm(vq) != 0;
-	pthread_mutex_unlock(&vq->lock);
-	return ret;
+	return vq_pop_if(vq, chain, NULL, NULL, more);
 }
 
 /* ---- pushing and interrupt suppression ---- */

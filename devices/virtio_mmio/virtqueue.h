@@ -117,6 +117,15 @@ int vq_pop(struct vq *vq, struct vq_chain *chain) MUST_CHECK;
  * kick for them). Otherwise as vq_pop.
  */
 int vq_pop_watched(struct vq *vq, struct vq_chain *chain, bool *more) MUST_CHECK;
+/*
+ * vq_pop_watched, but only a chain accept(chain, arg) says yes to: otherwise -EBUSY and
+ * the chain stays first in the ring for the next pop. accept runs under the queue lock,
+ * on a chain the walker has checked; it must only look. Malformed chains are taken
+ * (-EBADMSG).
+ */
+typedef bool vq_accept_fn(const struct vq_chain *chain, void *arg);
+int vq_pop_if(struct vq *vq, struct vq_chain *chain, vq_accept_fn *accept, void *arg,
+	      bool *more) MUST_CHECK;
 /* Publish (head, len) on the used ring. -EINVAL head out of range or queue not ready. */
 int vq_push(struct vq *vq, uint16_t head, uint32_t len) MUST_CHECK;
 /* Does the guest want an interrupt for what was pushed since the last decision? */
