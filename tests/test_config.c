@@ -88,6 +88,7 @@ struct want_share {
 	bool readonly;
 	enum cache_mode cache;
 	uint64_t dax;
+	bool not_on_vcpu; /* serve_on_vcpu: false (the default is true) */
 };
 
 struct good_case {
@@ -141,32 +142,33 @@ static const struct good_case good_cases[] = {
 	{ K "shares:\n", 1, DEF_MEM, NULL, DEF_CMD, CONSOLE_STDIO, NULL, 0, { { 0 } } },
 	{ K "shares: []\n", 1, DEF_MEM, NULL, DEF_CMD, CONSOLE_STDIO, NULL, 0, { { 0 } } },
 	{ K "shares:\n  - tag: work\n    path: @D@/share\n", 1, DEF_MEM, NULL, DEF_CMD,
-	  CONSOLE_STDIO, NULL, 1, { { "work", "@D@/share", 1, false, CACHE_AUTO, 0 } } },
+	  CONSOLE_STDIO, NULL, 1, { { "work", "@D@/share", 1, false, CACHE_AUTO, 0, false } } },
 	{ K "shares:\n"
 	    "  - tag: work\n    path: @D@/share\n    queues: 16\n    readonly: yes\n"
 	    "    cache: never\n    dax_window: 2M\n"
 	    "  - {tag: other, path: @D@/share2, queues: 2, readonly: false, cache: always,\n"
 	    "     dax_window: 1G}\n",
 	  1, DEF_MEM, NULL, DEF_CMD, CONSOLE_STDIO, NULL, 2,
-	  { { "work", "@D@/share", 16, true, CACHE_NEVER, 2 * MIB },
-	    { "other", "@D@/share2", 2, false, CACHE_ALWAYS, GIB } } },
-	{ K "shares:\n  - {tag: a, path: @D@/share, readonly: TRUE, dax_window: 0}\n"
-	    "  - {tag: b, path: @D@/share, readonly: No}\n",
+	  { { "work", "@D@/share", 16, true, CACHE_NEVER, 2 * MIB, false },
+	    { "other", "@D@/share2", 2, false, CACHE_ALWAYS, GIB, false } } },
+	{ K "shares:\n  - {tag: a, path: @D@/share, readonly: TRUE, dax_window: 0,\n"
+	    "     serve_on_vcpu: yes}\n"
+	    "  - {tag: b, path: @D@/share, readonly: No, serve_on_vcpu: false}\n",
 	  1, DEF_MEM, NULL, DEF_CMD, CONSOLE_STDIO, NULL, 2,
-	  { { "a", "@D@/share", 1, true, CACHE_AUTO, 0 },
-	    { "b", "@D@/share", 1, false, CACHE_AUTO, 0 } } },
+	  { { "a", "@D@/share", 1, true, CACHE_AUTO, 0, false },
+	    { "b", "@D@/share", 1, false, CACHE_AUTO, 0, true } } },
 	{ K "shares:\n  - {tag: 0123456789abcdef0123456789abcdef0123, path: @D@/share,\n"
 	    "     dax_window: 64G}\n",
 	  1, DEF_MEM, NULL, DEF_CMD, CONSOLE_STDIO, NULL, 1,
 	  { { "0123456789abcdef0123456789abcdef0123", "@D@/share", 1, false, CACHE_AUTO,
-	      64 * GIB } } },
+	      64 * GIB, false } } },
 	{ K "shares:\n  - {tag: s0, path: @D@/share}\n  - {tag: s1, path: @D@/share}\n"
 	    "  - {tag: s2, path: @D@/share}\n  - {tag: s3, path: @D@/share}\n"
 	    "  - {tag: s4, path: @D@/share}\n  - {tag: s5, path: @D@/share}\n"
 	    "  - {tag: s6, path: @D@/share}\n  - {tag: s7, path: @D@/share}\n",
 	  1, DEF_MEM, NULL, DEF_CMD, CONSOLE_STDIO, NULL, 8,
-	  { { "s0", "@D@/share", 1, false, CACHE_AUTO, 0 },
-	    { "s1", "@D@/share", 1, false, CACHE_AUTO, 0 } } },
+	  { { "s0", "@D@/share", 1, false, CACHE_AUTO, 0, false },
+	    { "s1", "@D@/share", 1, false, CACHE_AUTO, 0, false } } },
 };
 
 static void check_str(const char *got, const char *tmpl)
@@ -191,6 +193,7 @@ static void check_share(const struct share_config *got, const struct want_share 
 	ck_assert_int_eq(got->readonly, want->readonly);
 	ck_assert_int_eq(got->cache, want->cache);
 	ck_assert_uint_eq(got->dax_window, want->dax);
+	ck_assert_int_eq(got->serve_on_vcpu, !want->not_on_vcpu);
 }
 
 START_TEST(test_good_config)
@@ -332,6 +335,8 @@ static const struct bad_case bad_cases[] = {
 	  "t.yaml:3:24: shares[0].readonly: expected true, false, yes or no, got 'maybe'" },
 	{ K "shares:\n  - {tag: a, readonly: {x: 1}, path: @D@/share}\n",
 	  "t.yaml:3:24: shares[0].readonly: expected true or false, got a mapping" },
+	{ K "shares:\n  - {tag: a, serve_on_vcpu: often, path: @D@/share}\n",
+	  "t.yaml:3:29: shares[0].serve_on_vcpu: expected true, false, yes or no, got 'often'" },
 	{ K "shares:\n  - {tag: a, cache: sometimes, path: @D@/share}\n",
 	  "t.yaml:3:21: shares[0].cache: expected never, auto, always or immutable, got 'sometimes'" },
 	{ K "shares:\n  - {tag: a, dax_window: 3M, path: @D@/share}\n",

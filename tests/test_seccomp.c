@@ -342,6 +342,22 @@ START_TEST(worker_allows_the_backend_calls)
 }
 END_TEST
 
+/* A vCPU that serves quick virtio-fs requests: both lists, and still no other ioctl. */
+static int vcpu_vfs_allowed(void)
+{
+	return vcpu_allowed() ? 10 : worker_allowed();
+}
+
+START_TEST(vcpu_vfs_allows_the_vcpu_and_the_backend_calls_only)
+{
+	test_efd = eventfd(0, EFD_NONBLOCK);
+	ck_assert_int_ge(test_efd, 0);
+	expect_allowed(SECCOMP_ROLE_VCPU_VFS, vcpu_vfs_allowed);
+	expect_stopped(SECCOMP_ROLE_VCPU_VFS, vcpu_create_vm, SYS_ioctl);
+	expect_stopped(SECCOMP_ROLE_VCPU_VFS, vcpu_set_regs, SYS_ioctl);
+}
+END_TEST
+
 static int worker_ioctl(void)
 {
 	ioctl(-1, KVM_RUN, 0);
@@ -467,6 +483,7 @@ START_TEST(roles_have_names_and_sizes)
 {
 	ck_assert_str_eq(seccomp_role_name(SECCOMP_ROLE_MAIN), "main");
 	ck_assert_str_eq(seccomp_role_name(SECCOMP_ROLE_VCPU), "vcpu");
+	ck_assert_str_eq(seccomp_role_name(SECCOMP_ROLE_VCPU_VFS), "vcpu+vfs");
 	ck_assert_str_eq(seccomp_role_name(SECCOMP_ROLE_VFS_WORKER), "vfs-worker");
 	ck_assert_str_eq(seccomp_role_name(SECCOMP_ROLE_CONSOLE), "console");
 	/*
@@ -479,6 +496,12 @@ START_TEST(roles_have_names_and_sizes)
 			  seccomp_role_syscalls(SECCOMP_ROLE_MAIN));
 	ck_assert_uint_lt(seccomp_role_syscalls(SECCOMP_ROLE_MAIN),
 			  seccomp_role_syscalls(SECCOMP_ROLE_VFS_WORKER));
+	/* vcpu+vfs is the union: more than either, less than both (they share read). */
+	ck_assert_uint_lt(seccomp_role_syscalls(SECCOMP_ROLE_VFS_WORKER),
+			  seccomp_role_syscalls(SECCOMP_ROLE_VCPU_VFS));
+	ck_assert_uint_lt(seccomp_role_syscalls(SECCOMP_ROLE_VCPU_VFS),
+			  seccomp_role_syscalls(SECCOMP_ROLE_VFS_WORKER) +
+				  seccomp_role_syscalls(SECCOMP_ROLE_VCPU));
 	ck_assert_uint_eq(seccomp_role_syscalls(SECCOMP_ROLE_COUNT), 0);
 	ck_assert_int_eq(seccomp_install(SECCOMP_ROLE_COUNT, "x"), -EINVAL);
 }
@@ -531,6 +554,7 @@ static Suite *seccomp_suite(void)
 	tcase_add_test(allow, main_allows_its_wait_and_kick_calls);
 	tcase_add_test(allow, vcpu_allows_kvm_run_get_regs_and_eventfds);
 	tcase_add_test(allow, worker_allows_the_backend_calls);
+	tcase_add_test(allow, vcpu_vfs_allows_the_vcpu_and_the_backend_calls_only);
 	tcase_add_test(allow, console_allows_poll_read_and_write);
 	tcase_add_test(allow, a_filter_binds_only_the_thread_that_loads_it);
 	tcase_add_test(misc, roles_have_names_and_sizes);

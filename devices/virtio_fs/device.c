@@ -196,8 +196,12 @@ void vfs_device_destroy(struct vfs_device *dev)
 	if (dev->stop_fd >= 0)
 		close(dev->stop_fd);
 	dev->stop_fd = -1;
-	if (dev->serve_on_vcpu)
+	if (dev->serve_on_vcpu) {
+		/* -v: beside the server's per-opcode counts, how many never left the vCPU. */
+		log_info("virtio-fs %s: %llu requests served on vCPU threads", dev->tag,
+			 atomic_load(&dev->vcpu_served));
 		vq_chain_free(&dev->vcpu_chain);
+	}
 	dev->serve_on_vcpu = false;
 	pthread_mutex_destroy(&dev->vcpu_lock);
 }
