@@ -17,7 +17,7 @@
 # under emulation in the nested helper VM).
 
 CACHE_CASES=(
-	"cache_negative|cache: a repeated failed lookup is answered by the guest's cache (immutable), not under never"
+	"cache_negative|cache: a repeated failed lookup is answered by the guest's cache (immutable), not under never; served on the vCPU unless serve_on_vcpu: false"
 	"cache_immutable_tree|cache: immutable: the guest reads the same tree as the host, open-less; writes fail"
 	"cache_auto_timeout|cache: auto: a host change reaches the guest within the 1 s timeout"
 	"cache_immutable_writable|cache: immutable on a writable share is refused (exit 125, file:line:column)"
@@ -35,10 +35,10 @@ cache_setup() {
 }
 
 # vm.yaml: cache_config FILE SCRIPT_SHARE SHARE... where each SHARE is
-# TAG:CACHE:READONLY[:rw] (path $CACHE_TMP/TAG, mounted on /TAG; read-only ones with -o ro
-# as microvm-init does, unless :rw asks for a writable guest mount over them: without ro
-# every READDIR or READ marks the atime stale and the next stat asks the host);
-# the guest runs /SCRIPT_SHARE/guest.sh.
+# TAG:CACHE:READONLY[:rw][:workers] (path $CACHE_TMP/TAG, mounted on /TAG; read-only ones
+# with -o ro as microvm-init does, unless rw asks for a writable guest mount over them:
+# without ro every READDIR or READ marks the atime stale and the next stat asks the host;
+# workers: serve_on_vcpu: false); the guest runs /SCRIPT_SHARE/guest.sh.
 cache_config() {
 	local file=$1 script=$2 spec tag c ro mnt run=""
 	shift 2
@@ -58,11 +58,12 @@ cache_config() {
 		echo "console: stdio"
 		echo "shares:"
 		for spec; do
-			IFS=: read -r tag c ro _ <<<"$spec"
+			IFS=: read -r tag c ro _ where <<<"$spec"
 			echo "  - tag: $tag"
 			echo "    path: $CACHE_TMP/$tag"
 			echo "    cache: $c"
 			echo "    readonly: $ro"
+			[[ $where != workers ]] || echo "    serve_on_vcpu: false"
 		done
 	} >"$file"
 }
@@ -84,6 +85,11 @@ cache_count() {
 	cache_counts_line "$1" "$2" | sed -n "s/.*[ ]$3=\([0-9]*\).*/\1/p"
 }
 
+# How many requests share TAG served on vCPU threads (empty: it served none there).
+cache_vcpu_served() {
+	sed -n "s/.*virtio-fs $1: \([0-9]*\) requests served on vCPU threads$/\1/p" "$ERR"
+}
+
 cache_has_counts() {
 	[[ -n $(cache_counts_line "$1" "$2") ]] || fail "stderr has no request counts for share $1"
 }
@@ -102,16 +108,18 @@ cache_report() {
 	tail -n 20 "$ERR" || true
 }
 
-# Both shares get 100 stat()s of a missing name: immutable caches the miss for a year,
-# never asks the host each time. The same guest script on both, so the rest is equal.
+# The shares get 100 stat()s of a missing name: immutable caches the miss for a year,
+# never asks the host each time. The same guest script on all, so the rest is equal.
+# The never shares also show where requests are served: on the vCPU that sent them
+# (serve_on_vcpu, the default), or by the workers (wrk: serve_on_vcpu: false).
 case_cache_negative() {
-	local imm nev
+	local imm nev wrk on_vcpu
 	cache_setup
-	mkdir -p "$CACHE_TMP/imm" "$CACHE_TMP/nev"
+	mkdir -p "$CACHE_TMP/imm" "$CACHE_TMP/nev" "$CACHE_TMP/wrk"
 	cat >"$CACHE_TMP/imm/guest.sh" <<'GUEST'
 # run by the test guest (tests/e2e/cases_cache.sh): 100 failed lookups of one name per share
 cd /
-for d in /imm /nev; do
+for d in /imm /nev /wrk; do
 	i=0 seen=0
 	while [ $i -lt 100 ]; do
 		[ -e $d/no-such-file ] && seen=$((seen + 1))
@@ -119,21 +127,32 @@ for d in /imm /nev; do
 	done
 	echo "CACHE-E2E $d lookups=$i found=$seen"
 done
-umount /imm && umount /nev && echo "CACHE-E2E umount=ok"
+umount /imm && umount /nev && umount /wrk && echo "CACHE-E2E umount=ok"
 GUEST
-	cache_config "$E2E_CASE_DIR/vm.yaml" imm imm:immutable:true nev:never:true
+	cache_config "$E2E_CASE_DIR/vm.yaml" imm imm:immutable:true nev:never:true \
+		wrk:never:true::workers
 	cache_run negative "$E2E_CASE_DIR/vm.yaml"
 	expect_boot poweroff
 	expect_line "CACHE-E2E /imm lookups=100 found=0"
 	expect_line "CACHE-E2E /nev lookups=100 found=0"
+	expect_line "CACHE-E2E /wrk lookups=100 found=0"
 	expect_line "CACHE-E2E umount=ok"
 	cache_has_counts imm 0
 	cache_has_counts nev 1
+	cache_has_counts wrk 2
 	imm=$(cache_count imm 0 LOOKUP)
 	nev=$(cache_count nev 1 LOOKUP)
-	printf 'LOOKUP requests: immutable %s, never %s\n' "${imm:-0}" "${nev:-0}"
+	wrk=$(cache_count wrk 2 LOOKUP)
+	printf 'LOOKUP requests: immutable %s, never %s, never by workers %s\n' "${imm:-0}" \
+		"${nev:-0}" "${wrk:-0}"
 	((${imm:-0} <= 2)) || fail "immutable: ${imm} LOOKUPs for 100 stat()s of one missing name"
 	((${nev:-0} >= 100)) || fail "never: only ${nev:-0} LOOKUPs for 100 stat()s: the counter misses requests"
+	((${wrk:-0} >= 100)) || fail "never (workers): only ${wrk:-0} LOOKUPs for 100 stat()s"
+	on_vcpu=$(cache_vcpu_served nev)
+	printf 'served on vCPU threads: never %s, never by workers %s\n' "${on_vcpu:-none}" \
+		"$(cache_vcpu_served wrk)"
+	((${on_vcpu:-0} >= 100)) || fail "never: ${on_vcpu:-no} requests served on the vCPU, 100 LOOKUPs sent"
+	[[ -z $(cache_vcpu_served wrk) ]] || fail "serve_on_vcpu: false, yet requests were served on the vCPU"
 	cache_report
 	case_result
 }
