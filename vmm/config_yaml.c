@@ -287,28 +287,26 @@ static int key_queues(struct yctx *c, const char *what, yaml_node_t *v)
 	return 0;
 }
 
-static int key_readonly(struct yctx *c, const char *what, yaml_node_t *v)
+static int share_bool(struct yctx *c, const char *what, yaml_node_t *v, bool *value)
 {
 	struct config_why why;
 	const char *t;
 
 	if (cy_scalar(c, what, "true or false", v, &t) < 0)
 		return -EINVAL;
-	if (config_parse_bool(t, &c->share->readonly, &why) < 0)
+	if (config_parse_bool(t, value, &why) < 0)
 		return cy_fail(c, v, "%s: %s", what, why.msg);
 	return 0;
 }
 
+static int key_readonly(struct yctx *c, const char *what, yaml_node_t *v)
+{
+	return share_bool(c, what, v, &c->share->readonly);
+}
+
 static int key_serve_on_vcpu(struct yctx *c, const char *what, yaml_node_t *v)
 {
-	struct config_why why;
-	const char *t;
-
-	if (cy_scalar(c, what, "true or false", v, &t) < 0)
-		return -EINVAL;
-	if (config_parse_bool(t, &c->share->serve_on_vcpu, &why) < 0)
-		return cy_fail(c, v, "%s: %s", what, why.msg);
-	return 0;
+	return share_bool(c, what, v, &c->share->serve_on_vcpu);
 }
 
 static int key_cache(struct yctx *c, const char *what, yaml_node_t *v)
