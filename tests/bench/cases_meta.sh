@@ -5,7 +5,7 @@
 # helper VM starts, where the tree is cheap to build). bench_meta prints, for each
 # workload W (find: `find | wc -l`; ls: `ls -lR`, a stat of every file; read: `tar c` of
 # every file), phase P (cold: a fresh mount and dropped guest caches; warm: the same again)
-# and target T (never, auto, always, immutable: this project's share; immutable-workers:
+# and target T (never, auto, always, immutable: this project's share; immutable_workers:
 # the immutable share with serve_on_vcpu: false, every request served by a worker thread;
 # qemu-virtiofsd):
 #   BENCH meta_W_P_T         value=<ms> unit=ms ref=guest-tmpfs:<ms> ratio=<v/ref>
@@ -44,8 +44,8 @@
 # BENCH_META_FILE_KIB (default 4 nested, 16
 # otherwise), BENCH_META_PARTS (paths in the tree to keep; default all, nested
 # "kernel/drivers/net kernel/fs kernel/crypto"), BENCH_META_MODES (default "never auto
-# always immutable immutable-workers", nested without never; immutable is always
-# measured; MODE-workers is MODE with serve_on_vcpu: false),
+# always immutable immutable_workers", nested without never; immutable is always
+# measured; MODE_workers is MODE with serve_on_vcpu: false),
 # BENCH_META_MEMORY (MiB, default 1024), BENCH_META_TIMEOUT (seconds per guest; 900
 # nested, 300 otherwise), BENCH_META_SRC (the tree; default the modules directory),
 # MICROVM_BENCH_VIRTIOFSD (default /usr/lib/qemu/virtiofsd).
@@ -95,8 +95,8 @@ metab_parts() {
 # five requests per entry and would take many minutes, so it is left out by default.
 metab_modes() {
 	if [[ -z ${BENCH_META_MODES:-} ]]; then
-		BENCH_META_MODES="never auto always immutable immutable-workers"
-		! metab_emulated || BENCH_META_MODES="auto always immutable immutable-workers"
+		BENCH_META_MODES="never auto always immutable immutable_workers"
+		! metab_emulated || BENCH_META_MODES="auto always immutable immutable_workers"
 		export BENCH_META_MODES
 	fi
 	printf '%s\n' "$BENCH_META_MODES"
@@ -313,8 +313,8 @@ metab_run_microvm() {
 		echo "shares:"
 		for m in "${METAB_MODES[@]}"; do
 			printf '  - tag: %s\n    path: %s\n    queues: 1\n    readonly: true\n    cache: %s\n' \
-				"$m" "$METAB_TREE" "${m%-workers}"
-			[[ $m != *-workers ]] || echo "    serve_on_vcpu: false"
+				"$m" "$METAB_TREE" "${m%_workers}"
+			[[ $m != *_workers ]] || echo "    serve_on_vcpu: false"
 		done
 	} >"$cfg"
 	printf 'run: %q run -v --config %q\n' "$E2E_VMM_BIN" "$cfg" >>"$out.cmd"
