@@ -3,6 +3,7 @@
 #
 # Sourced by cases.sh; bench_vfs prints, for the phases create, stat, unlink, write, read:
 #   BENCH vfs_guest_<phase> value=<v> unit=<ops/s|MB/s> ref=qemu-virtiofsd:<v> ratio=<v/ref>
+#   BENCH vfs_guest_<phase>_workers ...  (the same share with serve_on_vcpu: false)
 # Both guests boot the same kernel and virtio-fs initramfs (E2E_VFS_INITRD) with the same
 # memory and one vCPU, mount the share "work" (one request queue, cache=auto, no DAX) on
 # /mnt, copy fsbench out of it and run it in /mnt, which the host backs with the same
@@ -73,9 +74,10 @@ vfsb_timed() {
 	E2E_MS=$(e2e_elapsed_ms "$t0")
 }
 
-# Boot microvm with the share; the guest's serial output goes to OUT.
+# Boot microvm with the share; the guest's serial output goes to OUT. ON_VCPU: the share's
+# serve_on_vcpu (true: quick requests served on the vCPU; false: all by the workers).
 vfsb_run_microvm() {
-	local out=$1 err=$2 cfg=$VFSB_BASE/vm.yaml
+	local out=$1 err=$2 on_vcpu=$3 cfg=$VFSB_BASE/vm.yaml
 	cat >"$cfg" <<EOF
 # microvm benchmark configuration: one virtio-fs share (tests/bench/cases_vfs.sh)
 kernel: $E2E_KERNEL
@@ -90,6 +92,7 @@ shares:
     queues: 1
     readonly: false
     cache: auto
+    serve_on_vcpu: $on_vcpu
 EOF
 	printf 'run: %q run -v --config %q\n' "$E2E_VMM_BIN" "$cfg" >>"$out.cmd"
 	vfsb_timed "$out" "$err" "$E2E_VMM_BIN" run -v --config "$cfg"
@@ -144,14 +147,15 @@ vfsb_run_qemu() {
 	vfsb_stop_virtiofsd "$VFSB_DAEMON"
 }
 
-# One guest run of KIND (vm or ref); appends the rates to VFSB_<KIND>_<phase>.
+# One guest run of KIND (vm, wk: vm with serve_on_vcpu: false, or ref); appends the rates
+# to VFSB_<KIND>_<phase>.
 vfsb_once() {
 	local kind=$1 i=$2 out p ok=1
 	out=$E2E_WORKDIR/vfs-$kind-$i.out
 	if [[ $kind == ref || $E2E_VMM_KIND != microvm ]]; then
 		vfsb_run_qemu "$out" "$E2E_WORKDIR/vfs-$kind-$i.err"
 	else
-		vfsb_run_microvm "$out" "$E2E_WORKDIR/vfs-$kind-$i.err"
+		vfsb_run_microvm "$out" "$E2E_WORKDIR/vfs-$kind-$i.err" "$([[ $kind == wk ]] && echo false || echo true)"
 	fi
 	if ((E2E_RC != 0)) || ! bench_fs_done "$out" ||
 		! tr -d '\r' <"$out" | grep -qx 'MICROVM-E2E status=0'; then
@@ -177,7 +181,7 @@ bench_vfs() {
 	local -A VFSB_CLOCK=() VFSB_MS=()
 	[[ $E2E_VMM_KIND == microvm ]] || name="$E2E_VMM_KIND-virtiofsd"
 	for p in "${BENCH_FS_PHASES[@]}"; do
-		local -a "VFSB_vm_$p=()" "VFSB_ref_$p=()"
+		local -a "VFSB_vm_$p=()" "VFSB_wk_$p=()" "VFSB_ref_$p=()"
 	done
 	if ! vfsb_setup; then
 		status=1
@@ -188,14 +192,18 @@ bench_vfs() {
 		"$VFSB_VIRTIOFSD"
 	for ((i = 1; i <= BENCH_VFS_RUNS; i++)); do
 		vfsb_once vm "$i" || status=1
+		[[ $E2E_VMM_KIND != microvm ]] || vfsb_once wk "$i" || status=1
 		vfsb_once ref "$i" || status=1
 		printf '# vfs_guest run %d: guest wall time %s %s ms (clock %s), qemu-virtiofsd %s ms (clock %s)\n' \
 			"$i" "$name" "${VFSB_MS[vm]}" "${VFSB_CLOCK[vm]:-?}" "${VFSB_MS[ref]}" "${VFSB_CLOCK[ref]:-?}"
 	done
 	for p in "${BENCH_FS_PHASES[@]}"; do
-		local -n vfsb_vm=VFSB_vm_$p vfsb_ref=VFSB_ref_$p
+		local -n vfsb_vm=VFSB_vm_$p vfsb_wk=VFSB_wk_$p vfsb_ref=VFSB_ref_$p
 		bench_line "vfs_guest_$p" "$(bench_median_or_na "${vfsb_vm[@]}")" "${BENCH_FS_UNIT[$p]}" \
 			qemu-virtiofsd "$(bench_median_or_na "${vfsb_ref[@]}")"
+		[[ $E2E_VMM_KIND != microvm ]] ||
+			bench_line "vfs_guest_${p}_workers" "$(bench_median_or_na "${vfsb_wk[@]}")" \
+				"${BENCH_FS_UNIT[$p]}" qemu-virtiofsd "$(bench_median_or_na "${vfsb_ref[@]}")"
 	done
 	[[ -z ${VFSB_BASE:-} ]] || rm -rf "$VFSB_BASE"
 	return "$status"
