@@ -56,7 +56,6 @@ if [[ ${MICROVM_E2E_NESTED:-0} == 1 ]]; then
 else
 	: "${BENCH_META_TIMEOUT:=300}"
 fi
-METAB_VIRTIOFSD=${MICROVM_BENCH_VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
 METAB_WORKS=(find ls read)
 # What the guest runs for the py workload (it prints the module count, which must agree).
 METAB_PY_IMPORT='import json, email, http.client, sys; print(len(sys.modules))'
@@ -325,28 +324,15 @@ metab_run_microvm() {
 }
 
 metab_run_qemu() {
-	local out=$1 err=$2 sock=$METAB_BASE/vfs.sock mem=${BENCH_META_MEMORY}M i
-	rm -f "$sock"
-	"$METAB_VIRTIOFSD" --socket-path="$sock" -o "source=$METAB_TREE,cache=always" \
-		</dev/null >>"$err.virtiofsd" 2>&1 &
-	local daemon=$!
-	for ((i = 0; i < 100; i++)); do
-		[[ -S $sock ]] && break
-		sleep 0.1
-	done
-	# shellcheck disable=SC2054 # commas belong to QEMU's option syntax
-	local cmd=("$QEMU_BIN" -M microvm,acpi=on,memory-backend=mem -accel kvm -cpu host
-		-smp 1 -m "$mem" -object "memory-backend-memfd,id=mem,size=$mem,share=on"
-		-global virtio-mmio.force-legacy=false
-		-nodefaults -no-user-config -no-reboot -nographic -serial stdio
-		-chardev "socket,id=vfs,path=$sock"
-		-device "vhost-user-fs-device,chardev=vfs,tag=peer,num-request-queues=1"
-		-kernel "$E2E_KERNEL" -initrd "$E2E_VFS_INITRD" -append "$(metab_cmdline peer peer)")
-	{ printf 'run:' && printf ' %q' "${cmd[@]}" && echo; } >>"$out.cmd"
+	local out=$1 err=$2 sock=$METAB_BASE/vfs.sock
+	vfsb_start_virtiofsd "$sock" "$err.virtiofsd" "$METAB_TREE" cache=always || {
+		E2E_RC=1 E2E_MS=0
+		return 0
+	}
+	vfsb_qemu_cmd "${BENCH_META_MEMORY}M" peer "$sock" "$(metab_cmdline peer peer)"
 	# shellcheck disable=SC2034 # read by vfsb_timed
 	local BENCH_VFS_TIMEOUT=$BENCH_META_TIMEOUT
-	vfsb_timed "$out" "$err" "${cmd[@]}"
-	vfsb_stop_virtiofsd "$daemon"
+	vfsb_run_qemu_cmd "$out" "$err"
 }
 
 # The figures for TARGET WORK PHASE in the guest output FILE, one per repetition, or NA.
@@ -507,7 +493,7 @@ bench_meta() {
 	printf '# meta: %s entries (%s), files cut to %s KiB (0: whole), modes %s, %s MiB, 1 vCPU, 1 queue, %s runs of %s repetitions; peer: %s cache=always\n' \
 		"${METAB_ENTRIES:-?}" "$(metab_src)${BENCH_META_PARTS:+: $BENCH_META_PARTS}" \
 		"$(metab_kib)" "${METAB_MODES[*]}" "$BENCH_META_MEMORY" "$BENCH_META_RUNS" \
-		"$BENCH_META_REPS" "$METAB_VIRTIOFSD"
+		"$BENCH_META_REPS" "$VFSB_VIRTIOFSD"
 	for ((i = 1; i <= BENCH_META_RUNS; i++)); do
 		metab_once vm "$i" || status=1
 		metab_once ref "$i" || status=1

@@ -98,13 +98,12 @@ EOF
 	vfsb_timed "$out" "$err" "$E2E_VMM_BIN" run -v --config "$cfg"
 }
 
-# virtiofsd serves the share on a socket; it ends when QEMU disconnects (or is killed).
+# virtiofsd serves SOURCE on a socket with the -o options OPTS (e.g. cache=auto); it ends
+# when QEMU disconnects (or is killed). Sets VFSB_DAEMON. Usage: SOCK LOG SOURCE OPTS
 vfsb_start_virtiofsd() {
-	local sock=$1 log=$2 i
+	local sock=$1 log=$2 source=$3 opts=$4 i
 	rm -f "$sock"
-	"$VFSB_VIRTIOFSD" --socket-path="$sock" \
-		-o "source=$VFSB_SHARE,cache=auto${BENCH_VIRTIOFSD_OPTS:+,$BENCH_VIRTIOFSD_OPTS}" \
-		</dev/null >>"$log" 2>&1 &
+	"$VFSB_VIRTIOFSD" --socket-path="$sock" -o "source=$source,$opts" </dev/null >>"$log" 2>&1 &
 	VFSB_DAEMON=$!
 	for ((i = 0; i < 100; i++)); do
 		[[ -S $sock ]] && return 0
@@ -127,24 +126,37 @@ vfsb_stop_virtiofsd() {
 	wait "$pid" 2>/dev/null || true
 }
 
-# Boot QEMU's microvm machine with virtiofsd; memory must be a shared memfd for vhost-user.
-vfsb_run_qemu() {
-	local out=$1 err=$2 sock=$VFSB_BASE/vfs.sock mem=${BENCH_VFS_MEMORY}M
-	vfsb_start_virtiofsd "$sock" "$err.virtiofsd" || {
-		E2E_RC=1 E2E_MS=0
-		return 0
-	}
+# QEMU's microvm machine with a vhost-user-fs device on SOCK; memory must be a shared memfd
+# for vhost-user. Sets VFSB_QEMU_CMD. Usage: vfsb_qemu_cmd MEMORY TAG SOCK CMDLINE
+vfsb_qemu_cmd() {
+	local mem=$1 tag=$2 sock=$3 cmdline=$4
 	# shellcheck disable=SC2054 # commas belong to QEMU's option syntax
-	local cmd=("$QEMU_BIN" -M microvm,acpi=on,memory-backend=mem -accel kvm -cpu host
+	VFSB_QEMU_CMD=("$QEMU_BIN" -M microvm,acpi=on,memory-backend=mem -accel kvm -cpu host
 		-smp 1 -m "$mem" -object "memory-backend-memfd,id=mem,size=$mem,share=on"
 		-global virtio-mmio.force-legacy=false
 		-nodefaults -no-user-config -no-reboot -nographic -serial stdio
 		-chardev "socket,id=vfs,path=$sock"
-		-device "vhost-user-fs-device,chardev=vfs,tag=$VFSB_TAG,num-request-queues=1"
-		-kernel "$E2E_KERNEL" -initrd "$E2E_VFS_INITRD" -append "$(vfsb_cmdline)")
-	{ printf 'run:' && printf ' %q' "${cmd[@]}" && echo; } >>"$out.cmd"
-	vfsb_timed "$out" "$err" "${cmd[@]}"
+		-device "vhost-user-fs-device,chardev=vfs,tag=$tag,num-request-queues=1"
+		-kernel "$E2E_KERNEL" -initrd "$E2E_VFS_INITRD" -append "$cmdline")
+}
+
+# Run VFSB_QEMU_CMD against the running virtiofsd, then let the daemon go.
+vfsb_run_qemu_cmd() {
+	local out=$1 err=$2
+	{ printf 'run:' && printf ' %q' "${VFSB_QEMU_CMD[@]}" && echo; } >>"$out.cmd"
+	vfsb_timed "$out" "$err" "${VFSB_QEMU_CMD[@]}"
 	vfsb_stop_virtiofsd "$VFSB_DAEMON"
+}
+
+vfsb_run_qemu() {
+	local out=$1 err=$2 sock=$VFSB_BASE/vfs.sock
+	vfsb_start_virtiofsd "$sock" "$err.virtiofsd" "$VFSB_SHARE" \
+		"cache=auto${BENCH_VIRTIOFSD_OPTS:+,$BENCH_VIRTIOFSD_OPTS}" || {
+		E2E_RC=1 E2E_MS=0
+		return 0
+	}
+	vfsb_qemu_cmd "${BENCH_VFS_MEMORY}M" "$VFSB_TAG" "$sock" "$(vfsb_cmdline)"
+	vfsb_run_qemu_cmd "$out" "$err"
 }
 
 # One guest run of KIND (vm, wk: vm with serve_on_vcpu: false, or ref); appends the rates
