@@ -109,9 +109,10 @@ static inline int32_t send_rq(struct vfx *f, const struct pool *p, const struct 
 	return oh->error;
 }
 
-static inline void up(struct vfx *f, struct pool *p)
+/* on_vcpu: quick requests are served inside the notify write (serve_on_vcpu). */
+static inline void up(struct vfx *f, struct pool *p, bool on_vcpu)
 {
-	struct vfx_opts o = { .workers = 2 };
+	struct vfx_opts o = { .workers = 2, .on_vcpu = on_vcpu };
 
 	vfx_init(f, &o);
 	vfx_up(f);

@@ -40,7 +40,7 @@ START_TEST(lying_lengths_change_nothing_on_the_host)
 	struct pool p;
 	struct rq q;
 
-	up(&f, &p);
+	up(&f, &p, _i);
 	/* Header longer than the chain. */
 	mkdir_rq(&q, "lie", 4, sizeof(struct fuse_in_header) + 8 + 4 + 100);
 	ck_assert_int_eq(send_rq(&f, &p, &q), -EINVAL);
@@ -81,7 +81,7 @@ START_TEST(no_room_for_a_reply_means_no_action)
 	struct rq q;
 	unsigned i;
 
-	up(&f, &p);
+	up(&f, &p, _i);
 	mkdir_rq(&q, "noreply", 8, 0);
 	/* Nothing writable at all, as only FORGETs may come. */
 	struct raw r = { .bytes = q.b, .len = q.len, .no_reply_room = true };
@@ -137,7 +137,7 @@ START_TEST(write_beyond_its_payload_writes_nothing)
 	struct rq q;
 	uint64_t node;
 
-	up(&f, &p);
+	up(&f, &p, _i);
 	in.fh = open_file(&f, &node);
 	file_bytes(&f, before, sizeof(before));
 	/* size says 100, the chain holds 10. */
@@ -181,7 +181,7 @@ START_TEST(reads_never_overrun_small_reply_buffers)
 	uint64_t node;
 	unsigned i;
 
-	up(&f, &p);
+	up(&f, &p, _i);
 	in.fh = open_file(&f, &node);
 	rq_start(&q, FUSE_READ, node, 88);
 	rq_put(&q, &in, sizeof(in));
@@ -416,10 +416,10 @@ int main(void)
 
 	/* Each wait is bounded by WAIT_MS. */
 	tcase_set_timeout(fuse, 60);
-	tcase_add_test(fuse, lying_lengths_change_nothing_on_the_host);
-	tcase_add_test(fuse, no_room_for_a_reply_means_no_action);
-	tcase_add_test(fuse, write_beyond_its_payload_writes_nothing);
-	tcase_add_test(fuse, reads_never_overrun_small_reply_buffers);
+	tcase_add_loop_test(fuse, lying_lengths_change_nothing_on_the_host, 0, 2); /* workers; on the vCPU */
+	tcase_add_loop_test(fuse, no_room_for_a_reply_means_no_action, 0, 2); /* workers; on the vCPU */
+	tcase_add_loop_test(fuse, write_beyond_its_payload_writes_nothing, 0, 2); /* workers; on the vCPU */
+	tcase_add_loop_test(fuse, reads_never_overrun_small_reply_buffers, 0, 2); /* workers; on the vCPU */
 	tcase_add_test(boot, refused_kernels_and_initrds_name_their_file);
 	tcase_add_test(config, config_bombs_are_refused_quickly);
 	tcase_add_test(config, config_nesting_is_bounded);

@@ -208,7 +208,7 @@ static void expect_empty_used(struct vfx *f, unsigned q, uint16_t head)
 
 START_TEST(malformed_chains_get_an_empty_used_entry_and_the_queue_carries_on)
 {
-	struct vfx_opts o = { .workers = 2 };
+	struct vfx_opts o = { .workers = 2, .on_vcpu = _i }; /* 1: served on the vCPU */
 	struct fake_ring *r;
 	uint64_t good, reply;
 	struct vfx f;
@@ -253,7 +253,7 @@ static bool wait_status(struct vfx *f, uint32_t bits, int ms)
 
 START_TEST(a_corrupt_avail_index_needs_reset_and_a_reset_recovers)
 {
-	struct vfx_opts o = { .workers = 2 };
+	struct vfx_opts o = { .workers = 2, .on_vcpu = _i }; /* 1: served on the vCPU */
 	struct fake_ring *r;
 	struct vfx f;
 
@@ -615,8 +615,8 @@ int main(void)
 	tcase_add_test(tc, a_short_tag_is_nul_padded);
 	tcase_add_test(tc, shm_region_zero_is_the_dax_window_only_when_configured);
 	tcase_add_test(tc, a_fuse_session_runs_over_the_request_and_hiprio_queues);
-	tcase_add_test(tc, malformed_chains_get_an_empty_used_entry_and_the_queue_carries_on);
-	tcase_add_test(tc, a_corrupt_avail_index_needs_reset_and_a_reset_recovers);
+	tcase_add_loop_test(tc, malformed_chains_get_an_empty_used_entry_and_the_queue_carries_on, 0, 2);
+	tcase_add_loop_test(tc, a_corrupt_avail_index_needs_reset_and_a_reset_recovers, 0, 2);
 	tcase_add_test(tc, a_blocked_request_does_not_stall_its_queue);
 	tcase_add_test(tc, reset_waits_for_a_request_blocked_in_the_backend);
 	tcase_add_test(tc, reset_wakes_a_backend_that_honours_cancel_waits);
