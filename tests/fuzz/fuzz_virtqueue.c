@@ -7,7 +7,8 @@
  *           bit 7 split layout (below)
  *   [1..2]  raw queue size (little endian)
  *   [3]     push policy: bit 0 answer with the chain's writable length rather than
- *           what we wrote, bit 1 also try a head out of range (must be refused)
+ *           what we wrote, bit 1 also try a head out of range (must be refused),
+ *           bit 2 refuse each chain once (vq_pop_if): it must stay first in the ring
  *   [4..15] gpa of the descriptor table, avail ring, used ring (u32 little endian each)
  * Shared layout: the rest of the input is one region at gpa 0 and the rings are wherever
  * [4..15] put them (misaligned, overlapping, outside). Split layout: the descriptor
@@ -107,6 +108,31 @@ static uint32_t fz_use_chain(struct fz_vq *f)
 	return (f->policy & 1) ? c->in_bytes : (uint32_t)n;
 }
 
+static bool fz_refuse(const struct vq_chain *chain, void *arg)
+{
+	(void)chain;
+	(void)arg;
+	return false;
+}
+
+/* A pop; with policy bit 2, refused once first, after which the same chain must come. */
+static int fz_pop(struct fz_vq *f)
+{
+	uint16_t head;
+	bool more;
+	int ret;
+
+	if (!(f->policy & 4))
+		return vq_pop(&f->vq, &f->chain);
+	ret = vq_pop_if(&f->vq, &f->chain, fz_refuse, NULL, &more);
+	if (ret != -EBUSY)
+		return ret;
+	head = f->chain.head;
+	ret = vq_pop(&f->vq, &f->chain);
+	FZ_CHECK(ret == 0 && f->chain.head == head);
+	return ret;
+}
+
 /* Pops until the queue is empty or broken; a device answers every head it was given. */
 static void fz_drain(struct fz_vq *f)
 {
@@ -114,7 +140,7 @@ static void fz_drain(struct fz_vq *f)
 	bool notify;
 
 	for (i = 0; i < budget; i++) {
-		int ret = vq_pop(&f->vq, &f->chain);
+		int ret = fz_pop(f);
 		uint32_t len = 0;
 
 		if (ret == -EAGAIN)
