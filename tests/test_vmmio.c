@@ -415,11 +415,11 @@ START_TEST(kvm_ioeventfd_and_irqfd_register_and_unregister)
 	ck_assert_int_ge(vm, 0);
 	ck_assert_int_eq(ioctl(vm, KVM_CREATE_IRQCHIP, 0), 0);
 	fx_init(&f);
-	ck_assert_int_eq(vmmio_kvm_attach(&f.t, vm), 0);
-	ck_assert_int_eq(vmmio_kvm_attach(&f.t, vm), -EBUSY);
+	ck_assert_int_eq(vmmio_kvm_attach(&f.t, vm, NULL), 0);
+	ck_assert_int_eq(vmmio_kvm_attach(&f.t, vm, NULL), -EBUSY);
 	vmmio_kvm_detach(&f.t);
 	/* Detach really removed them: KVM refuses duplicates, so a second attach proves it. */
-	ck_assert_int_eq(vmmio_kvm_attach(&f.t, vm), 0);
+	ck_assert_int_eq(vmmio_kvm_attach(&f.t, vm, NULL), 0);
 	fx_fini(&f); /* detaches */
 	close(vm);
 	close(kvm);

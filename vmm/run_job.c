@@ -84,7 +84,7 @@ static int run_job_create_console(struct machine *m, const struct vm_config *cfg
 	if (ret == 0)
 		ret = vmmio_register(&m->stdio.transport, &m->vm.mmio);
 	if (ret == 0)
-		ret = vmmio_kvm_attach(&m->stdio.transport, m->vm.vm_fd);
+		ret = vmmio_kvm_attach(&m->stdio.transport, m->vm.vm_fd, &m->vm.coalesced);
 	if (ret) {
 		snprintf(m->err, sizeof(m->err), "cannot create the stdio device: %s",
 			 strerror(-ret));

@@ -87,7 +87,7 @@ static int shares_create_one(struct shares *s, const struct share_config *sc, co
 	if (ret == 0)
 		ret = vmmio_register(&s->dev[i].transport, &vm->mmio);
 	if (ret == 0)
-		ret = vmmio_kvm_attach(&s->dev[i].transport, vm->vm_fd);
+		ret = vmmio_kvm_attach(&s->dev[i].transport, vm->vm_fd, &vm->coalesced);
 	if (ret)
 		snprintf(err, errlen, "share %s: cannot create its virtio-fs device: %s", sc->tag,
 			 strerror(-ret));

@@ -103,6 +103,7 @@ int vcpu_create(struct vm *vm, unsigned index, const struct kvm_cpuid2 *supporte
 	if (run == MAP_FAILED)
 		return -errno;
 	vcpu->run = run;
+	coalesced_mmio_map_ring(&vm->coalesced, vcpu->fd); /* the VM's one ring, once */
 	ret = vcpu_set_cpuid(vcpu, supported);
 	if (ret == 0)
 		ret = vcpu_set_lapic(vcpu);

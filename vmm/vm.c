@@ -116,6 +116,7 @@ int vm_create(struct vm *vm, uint64_t ram_bytes, char *err, size_t errlen)
 		snprintf(err, errlen, "KVM_CREATE_VM failed: %s", strerror(errno));
 		return ret;
 	}
+	coalesced_mmio_init(&vm->coalesced, vm->kvm_fd, vm->vm_fd);
 	ret = gm_create(&vm->mem, ram_bytes);
 	if (ret) {
 		snprintf(err, errlen, "cannot allocate %llu bytes of guest RAM: %s",
@@ -174,5 +175,6 @@ void vm_destroy(struct vm *vm)
 	if (vm->stop_eventfd >= 0)
 		close(vm->stop_eventfd);
 	gm_destroy(&vm->mem);
+	coalesced_mmio_destroy(&vm->coalesced);
 	vm->vm_fd = vm->kvm_fd = vm->stop_eventfd = -1;
 }

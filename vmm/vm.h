@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "bus.h"
+#include "coalesced_mmio.h"
 #include "memory.h"
 #include "util.h"
 
@@ -30,6 +31,7 @@ struct vm {
 	struct guest_memory mem;
 	struct bus pio;  /* read-only once vCPUs run */
 	struct bus mmio; /* read-only once vCPUs run */
+	struct coalesced_mmio coalesced; /* writes KVM queues instead of exiting */
 	unsigned nvcpus;
 	struct vcpu *vcpus;
 	_Atomic int stop_reason; /* enum vm_stop_reason, set once by vm_request_stop */

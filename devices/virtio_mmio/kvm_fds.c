@@ -1,5 +1,6 @@
 /* kvm_fds.c: wire a virtio-mmio transport's eventfds into KVM (ioeventfd per queue, irqfd). */
 #include <errno.h>
+#include <endian.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <linux/kvm.h>
@@ -47,7 +48,7 @@ static void vmmio_ioeventfd_unwind(const struct vmmio *t, int vm_fd, unsigned n)
 	}
 }
 
-int vmmio_kvm_attach(struct vmmio *t, int vm_fd)
+int vmmio_kvm_attach(struct vmmio *t, int vm_fd, struct coalesced_mmio *acks)
 {
 	unsigned q;
 	int ret;
@@ -69,6 +70,11 @@ int vmmio_kvm_attach(struct vmmio *t, int vm_fd)
 		return ret;
 	}
 	t->vm_fd = vm_fd;
+	/* Best effort: without a coalesced ring each InterruptACK exits, as it always did. */
+	ret = acks ? vmmio_queue_acks(t, acks) : 0;
+	if (ret)
+		log_debug("virtio-mmio at 0x%llx: InterruptACK writes exit (%s)",
+			  (unsigned long long)t->base, strerror(-ret));
 	return 0;
 }
 
@@ -80,4 +86,27 @@ void vmmio_kvm_detach(struct vmmio *t)
 		log_error("virtio-mmio: cannot remove irqfd of gsi %u", t->gsi);
 	vmmio_ioeventfd_unwind(t, t->vm_fd, t->ops.num_queues);
 	t->vm_fd = -1;
+}
+
+/* A queued InterruptACK, applied by whoever drains: atomics only, no transport lock. */
+static void vmmio_queued_ack(void *opaque, uint64_t gpa, const uint8_t *data, uint32_t len)
+{
+	struct vmmio *t = opaque;
+	uint32_t v;
+
+	(void)gpa;
+	if (len != sizeof(v))
+		return; /* the register takes 32-bit writes only, as vmmio_bus_write does */
+	memcpy(&v, data, sizeof(v));
+	atomic_fetch_and(&t->interrupt_status, ~le32toh(v));
+}
+
+int vmmio_queue_acks(struct vmmio *t, struct coalesced_mmio *c)
+{
+	int ret = coalesced_mmio_add(c, t->base + VIRTIO_MMIO_INTERRUPT_ACK, 4, vmmio_queued_ack,
+				     t);
+
+	if (ret == 0)
+		t->acks = c;
+	return ret;
 }

@@ -345,6 +345,17 @@ static bool vmmio_vcpu_notify(struct vmmio *t, uint64_t offset, const uint8_t *d
 	return true;
 }
 
+/*
+ * InterruptACK writes the guest made may still sit in KVM's coalesced ring: apply them
+ * before the status is read or a bit is set, so that an acknowledgement is never applied
+ * after, and never clears, an event raised after it.
+ */
+static void vmmio_apply_queued_acks(struct vmmio *t)
+{
+	if (t->acks)
+		coalesced_mmio_drain(t->acks);
+}
+
 /* ---- register reads ---- */
 
 static uint32_t vmmio_read_shm(struct vmmio *t, uint64_t offset)
@@ -396,6 +407,7 @@ static uint32_t vmmio_read_reg(struct vmmio *t, uint64_t offset)
 	case VIRTIO_MMIO_QUEUE_READY:
 		return vmmio_read_queue_reg(t, offset);
 	case VIRTIO_MMIO_INTERRUPT_STATUS:
+		vmmio_apply_queued_acks(t);
 		return atomic_load(&t->interrupt_status);
 	case VIRTIO_MMIO_STATUS:
 		return t->status | (atomic_load(&t->needs_reset) ? VIRTIO_CONFIG_S_NEEDS_RESET : 0);
@@ -537,6 +549,7 @@ int vmmio_irq_fd(const struct vmmio *t)
 
 void vmmio_signal_used(struct vmmio *t)
 {
+	vmmio_apply_queued_acks(t);
 	atomic_fetch_or(&t->interrupt_status, VIRTIO_MMIO_INT_VRING);
 	eventfd_kick(t->irq_fd);
 }
@@ -544,6 +557,7 @@ void vmmio_signal_used(struct vmmio *t)
 void vmmio_signal_config(struct vmmio *t)
 {
 	atomic_fetch_add(&t->config_generation, 1);
+	vmmio_apply_queued_acks(t);
 	atomic_fetch_or(&t->interrupt_status, VIRTIO_MMIO_INT_CONFIG);
 	eventfd_kick(t->irq_fd);
 }
@@ -551,6 +565,7 @@ void vmmio_signal_config(struct vmmio *t)
 void vmmio_set_needs_reset(struct vmmio *t)
 {
 	atomic_store(&t->needs_reset, true);
+	vmmio_apply_queued_acks(t);
 	atomic_fetch_or(&t->interrupt_status, VIRTIO_MMIO_INT_CONFIG);
 	eventfd_kick(t->irq_fd);
 }

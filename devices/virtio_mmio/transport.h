@@ -9,6 +9,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_mmio.h>
 #include "../../vmm/bus.h"
+#include "../../vmm/coalesced_mmio.h"
 #include "../../vmm/layout.h"
 #include "../../vmm/memory.h"
 #include "../../vmm/util.h"
@@ -81,6 +82,8 @@ struct vmmio {
 	int *notify_fd;    /* per queue eventfd: KVM ioeventfd, or an MMIO notify, signals it */
 	int irq_fd;        /* eventfd: KVM irqfd on gsi; in tests read it directly */
 	int vm_fd;         /* -1 unless vmmio_kvm_attach succeeded */
+	/* InterruptACK writes KVM queues (vmmio_kvm_queue_acks); NULL: they all exit */
+	struct coalesced_mmio *acks;
 	/* protected by lock */
 	uint32_t status; /* without NEEDS_RESET, which lives in needs_reset */
 	uint32_t device_features_sel;
@@ -129,9 +132,15 @@ int vmmio_complete(struct vmmio *t, struct vq *vq, uint16_t head, uint32_t len) 
 /*
  * KVM fast path (kvm_fds.c): one ioeventfd per queue on QUEUE_NOTIFY (4 bytes,
  * datamatch = queue index) and an irqfd on the GSI, so neither a notification nor an
- * interrupt needs a vCPU exit to userspace.
+ * interrupt needs a vCPU exit to userspace. With acks (the VM's coalesced ring), KVM also
+ * queues InterruptACK writes there instead of exiting for each: every InterruptStatus read
+ * and every interrupt the device raises drains the ring first, so the driver and the
+ * device see exactly what immediate writes would give. Best effort: without the ring
+ * the writes exit as before. Before the vCPUs run.
  */
-int vmmio_kvm_attach(struct vmmio *t, int vm_fd) MUST_CHECK;
+int vmmio_kvm_attach(struct vmmio *t, int vm_fd, struct coalesced_mmio *acks) MUST_CHECK;
 void vmmio_kvm_detach(struct vmmio *t);
+/* The InterruptACK part of vmmio_kvm_attach, on its own for tests (a detached ring). */
+int vmmio_queue_acks(struct vmmio *t, struct coalesced_mmio *c) MUST_CHECK;
 
 #endif
