@@ -3,6 +3,7 @@
 #include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
+#include "check_run.h"
 #include "vmmio_fixture.h"
 #include "../vmm/coalesced_mmio.h"
 
@@ -143,16 +144,10 @@ int main(void)
 {
 	Suite *s = suite_create("coalesced_mmio");
 	TCase *tc = tcase_create("ring");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, queued_writes_are_applied_in_order_across_the_wrap);
 	tcase_add_test(tc, zones_are_bounded);
 	tcase_add_test(tc, a_queued_ack_never_clears_a_later_interrupt);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }
