@@ -254,11 +254,17 @@ for t; do
 		cp -a "/mnt/$first/." /mnt/tmpfs/ || echo "METABENCH tmpfs copy failed"
 done
 # Targets take turns within each workload and repetition, so that a slow spell of the
-# host (other guests, emulation) is shared out rather than landing on one target.
+# host (other guests, emulation) is shared out rather than landing on one target; odd
+# repetitions take them in reverse, so that no target always runs after the others have
+# filled the guest's memory (the python start slowed with its place in the turn).
+forward=$* reverse=
+for t; do reverse="$t $reverse"; done
 rep=0
 while [ $rep -lt "$reps" ]; do
+	order=$forward
+	[ $((rep % 2)) -eq 0 ] || order=$reverse
 	for w in $works; do
-		for t; do
+		for t in $order; do
 			fresh "$t"
 			measure "$t" "/mnt/$t" "$w" cold
 			measure "$t" "/mnt/$t" "$w" warm
