@@ -26,14 +26,20 @@ void coalesced_mmio_init(struct coalesced_mmio *c, int kvm_fd, int vm_fd)
 	pthread_mutex_init(&c->lock, NULL);
 }
 
+/* The ring is bytes long: its header, then as many entries as fit. */
+static void coalesced_set_ring(struct coalesced_mmio *c, void *ring, size_t bytes)
+{
+	c->ring = ring;
+	c->max_entries = (unsigned)((bytes - sizeof(*c->ring)) / sizeof(c->ring->coalesced_mmio[0]));
+}
+
 void coalesced_mmio_init_detached(struct coalesced_mmio *c, void *ring, size_t bytes)
 {
 	memset(c, 0, sizeof(*c));
 	c->vm_fd = -1;
 	c->page_offset = 1; /* "supported": zones are recorded, without KVM */
 	pthread_mutex_init(&c->lock, NULL);
-	c->ring = ring;
-	c->max_entries = (unsigned)((bytes - sizeof(*c->ring)) / sizeof(c->ring->coalesced_mmio[0]));
+	coalesced_set_ring(c, ring, bytes);
 	c->detached = true;
 }
 
@@ -64,8 +70,7 @@ void coalesced_mmio_map_ring(struct coalesced_mmio *c, int vcpu_fd)
 		coalesced_mmio_forget_zones(c); /* they exit as before: nothing is lost */
 		return;
 	}
-	c->ring = p;
-	c->max_entries = (unsigned)((page - sizeof(*c->ring)) / sizeof(c->ring->coalesced_mmio[0]));
+	coalesced_set_ring(c, p, page);
 }
 
 int coalesced_mmio_add(struct coalesced_mmio *c, uint64_t gpa, uint32_t len,

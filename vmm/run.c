@@ -312,6 +312,7 @@ static int machine_create_shares(struct machine *m, const struct vm_config *cfg)
 static int machine_start(struct machine *m, const struct vm_config *cfg)
 {
 	struct boot_cpu_state entry;
+	bool serves_fs = config_serves_on_vcpu(cfg);
 	unsigned i;
 	int ret;
 
@@ -345,7 +346,7 @@ static int machine_start(struct machine *m, const struct vm_config *cfg)
 		ret = run_job_enter_terminal(m);
 	for (i = 0; ret == 0 && i < m->vm.nvcpus; i++) {
 		m->vm.vcpus[i].seccomp = !cfg->seccomp_off; /* loaded by the thread itself */
-		m->vm.vcpus[i].serves_fs = config_serves_on_vcpu(cfg);
+		m->vm.vcpus[i].serves_fs = serves_fs;
 		ret = vcpu_start(&m->vm.vcpus[i]);
 	}
 	if (ret && !m->err[0])

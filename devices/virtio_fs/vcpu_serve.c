@@ -20,7 +20,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
-#include <unistd.h>
 #include "device.h"
 #include "vcpu_serve.h"
 
@@ -31,16 +30,6 @@ static bool vfs_chain_is_quick(const struct vq_chain *chain, void *arg)
 {
 	(void)arg;
 	return fuse_request_is_quick(chain->out, chain->nout);
-}
-
-/* Wake one sleeping worker of the queue (they wait on its notify eventfd, EPOLLEXCLUSIVE). */
-static void vfs_wake_worker(struct vfs_device *dev, unsigned queue)
-{
-	uint64_t one = 1;
-
-	if (write(vmmio_notify_fd(&dev->transport, queue), &one, sizeof(one)) < 0) {
-		/* Only at counter overflow, when the eventfd is readable anyway. */
-	}
 }
 
 /* Serve quick chains until the queue is empty (0) or something is left for the workers. */
@@ -81,8 +70,8 @@ void vfs_vcpu_notify(void *opaque, unsigned queue)
 		ret = vfs_vcpu_drain(dev, vq);
 		pthread_mutex_unlock(&dev->vcpu_lock);
 	}
-	if (ret)
-		vfs_wake_worker(dev, queue);
+	if (ret) /* one sleeping worker wakes (EPOLLEXCLUSIVE on the notify eventfd) */
+		vmmio_kick_queue(&dev->transport, queue);
 }
 
 void vfs_vcpu_quiesce(struct vfs_device *dev)

@@ -39,13 +39,9 @@
  */
 static void vfs_worker_wake_sibling(struct vfs_worker *w)
 {
-	uint64_t one = 1;
-
 	if (w->vq->index == VFS_HIPRIO_QUEUE || w->dev->workers_per_queue < 2)
 		return; /* alone on the queue: it pops the next itself */
-	if (write(w->notify_fd, &one, sizeof(one)) < 0) {
-		/* Only at counter overflow, when the eventfd is readable anyway. */
-	}
+	vmmio_kick_queue(&w->dev->transport, w->vq->index);
 }
 
 /* Pop and serve until the queue is empty (0), stopping, or broken (-EIO). */

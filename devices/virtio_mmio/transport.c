@@ -322,8 +322,8 @@ static void vmmio_write_queue_reg(struct vmmio *t, uint64_t offset, uint32_t v)
 	}
 }
 
-/* A QUEUE_NOTIFY that reached userspace: KVM had no ioeventfd for it (or no KVM: tests). */
-static void vmmio_queue_notify(struct vmmio *t, uint32_t index)
+/* Also a QUEUE_NOTIFY that reached userspace: KVM had no ioeventfd (or no KVM: tests). */
+void vmmio_kick_queue(struct vmmio *t, unsigned index)
 {
 	if (index < t->ops.num_queues)
 		eventfd_kick(t->notify_fd[index]);
@@ -451,7 +451,7 @@ static void vmmio_write_reg(struct vmmio *t, uint64_t offset, uint32_t v)
 		vmmio_write_queue_reg(t, offset, v);
 		break;
 	case VIRTIO_MMIO_QUEUE_NOTIFY:
-		vmmio_queue_notify(t, v);
+		vmmio_kick_queue(t, v);
 		break;
 	case VIRTIO_MMIO_INTERRUPT_ACK:
 		atomic_fetch_and(&t->interrupt_status, ~v);
@@ -547,27 +547,29 @@ int vmmio_irq_fd(const struct vmmio *t)
 	return t->irq_fd;
 }
 
-void vmmio_signal_used(struct vmmio *t)
+/* Queued acknowledgements first (vmmio_apply_queued_acks), then the bits, then the edge. */
+static void vmmio_raise(struct vmmio *t, uint32_t bits)
 {
 	vmmio_apply_queued_acks(t);
-	atomic_fetch_or(&t->interrupt_status, VIRTIO_MMIO_INT_VRING);
+	atomic_fetch_or(&t->interrupt_status, bits);
 	eventfd_kick(t->irq_fd);
+}
+
+void vmmio_signal_used(struct vmmio *t)
+{
+	vmmio_raise(t, VIRTIO_MMIO_INT_VRING);
 }
 
 void vmmio_signal_config(struct vmmio *t)
 {
 	atomic_fetch_add(&t->config_generation, 1);
-	vmmio_apply_queued_acks(t);
-	atomic_fetch_or(&t->interrupt_status, VIRTIO_MMIO_INT_CONFIG);
-	eventfd_kick(t->irq_fd);
+	vmmio_raise(t, VIRTIO_MMIO_INT_CONFIG);
 }
 
 void vmmio_set_needs_reset(struct vmmio *t)
 {
 	atomic_store(&t->needs_reset, true);
-	vmmio_apply_queued_acks(t);
-	atomic_fetch_or(&t->interrupt_status, VIRTIO_MMIO_INT_CONFIG);
-	eventfd_kick(t->irq_fd);
+	vmmio_raise(t, VIRTIO_MMIO_INT_CONFIG);
 }
 
 int vmmio_complete(struct vmmio *t, struct vq *vq, uint16_t head, uint32_t len)

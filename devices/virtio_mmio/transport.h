@@ -82,7 +82,7 @@ struct vmmio {
 	int *notify_fd;    /* per queue eventfd: KVM ioeventfd, or an MMIO notify, signals it */
 	int irq_fd;        /* eventfd: KVM irqfd on gsi; in tests read it directly */
 	int vm_fd;         /* -1 unless vmmio_kvm_attach succeeded */
-	/* InterruptACK writes KVM queues (vmmio_kvm_queue_acks); NULL: they all exit */
+	/* InterruptACK writes KVM queues (vmmio_queue_acks); NULL: they all exit */
 	struct coalesced_mmio *acks;
 	/* protected by lock */
 	uint32_t status; /* without NEEDS_RESET, which lives in needs_reset */
@@ -115,6 +115,8 @@ uint64_t vmmio_device_features(const struct vmmio *t);
 struct vq *vmmio_queue(struct vmmio *t, unsigned index); /* NULL when out of range */
 int vmmio_notify_fd(const struct vmmio *t, unsigned index); /* -1 when out of range */
 int vmmio_irq_fd(const struct vmmio *t);
+/* Signal queue index's notify eventfd, as a guest notify does: wakes whoever waits on it. */
+void vmmio_kick_queue(struct vmmio *t, unsigned index);
 /* Is queue q served on the notifying vCPU thread (ops.vcpu_queues)? */
 static inline bool vmmio_is_vcpu_queue(const struct vmmio *t, unsigned q)
 {
